@@ -57,6 +57,7 @@ enum class errc : int {
   eai_service,                        // EAI_SERVICE
   eai_nodata,                         // ENODATA
   eai_memory,                         // EAI_MEMORY
+  err_invalid_address,                // ERR_INVALID_ADDRESS: net.SocketAddress given text that is no IP address
 };
 
 namespace detail {
@@ -94,6 +95,7 @@ constexpr std::string_view errc_name(errc e) noexcept {
     case errc::eai_service: return "EAI_SERVICE";
     case errc::eai_nodata: return "ENODATA";
     case errc::eai_memory: return "EAI_MEMORY";
+    case errc::err_invalid_address: return "ERR_INVALID_ADDRESS";
   }
   return "ERR_UNKNOWN";
 }
@@ -132,6 +134,7 @@ constexpr std::string_view errc_message(errc e) noexcept {
     case errc::eai_service: return "getaddrinfo EAI_SERVICE";
     case errc::eai_nodata: return "getaddrinfo ENODATA";
     case errc::eai_memory: return "getaddrinfo EAI_MEMORY";
+    case errc::err_invalid_address: return "Invalid socket address";
   }
   return "Unknown netxx error";
 }
