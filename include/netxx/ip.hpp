@@ -255,8 +255,10 @@ inline std::string inspect_string(std::string_view s) {
     if (s.find('"') == std::string_view::npos) quote = '"';
     else if (s.find('`') == std::string_view::npos && s.find("${") == std::string_view::npos) quote = '`';
   }
+  constexpr char hex[] = "0123456789ABCDEF";
   std::string out(1, quote);
-  for (char c : s) {
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    const char c = s[k];
     const auto u = static_cast<unsigned char>(c);
     if (c == quote || c == '\\') {
       out += '\\';
@@ -271,19 +273,37 @@ inline std::string inspect_string(std::string_view s) {
       out += "\\b";
     } else if (c == '\f') {
       out += "\\f";
-    } else if (c == '\v') {
-      out += "\\v";
     } else if (u < 0x20 || u == 0x7f) {
-      constexpr char hex[] = "0123456789ABCDEF";
       out += "\\x";
       out += hex[u >> 4];
       out += hex[u & 0xf];
+    } else if (u == 0xC2 && k + 1 < s.size() && static_cast<unsigned char>(s[k + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[k + 1]) <= 0x9F) {
+      // A C1 control (U+0080..U+009F) in UTF-8: inspect escapes it too.
+      const auto c1 = static_cast<unsigned char>(s[++k]);
+      out += "\\x";
+      out += hex[c1 >> 4];
+      out += hex[c1 & 0xf];
     } else {
       out += c;
     }
   }
   out += quote;
   return out;
+}
+
+// ERR_INVALID_ARG_VALUE cuts the inspected value after 128 UTF-16 units.
+inline std::string invalid_arg_received(std::string_view value) {
+  std::string inspected = inspect_string(value);
+  std::size_t units = 0, k = 0;
+  while (k < inspected.size() && units < 128) {
+    const auto u = static_cast<unsigned char>(inspected[k]);
+    const std::size_t len = u < 0x80 ? 1 : u < 0xE0 ? 2 : u < 0xF0 ? 3 : 4;
+    units += len == 4 ? 2 : 1;
+    k += len;
+  }
+  if (k >= inspected.size()) return inspected;
+  return inspected.substr(0, k) + "...";
 }
 
 }  // namespace detail
@@ -323,7 +343,7 @@ class family_arg {
   /// The family; throws ERR_INVALID_ARG_VALUE ("The property 'options.family' is invalid. ...") like Node.
   constexpr family value() const {
     if (!value_) throw_error(errc::err_invalid_arg_value,
-                             "The property 'options.family' is invalid. Received " + detail::inspect_string(name_));
+                             "The property 'options.family' is invalid. Received " + detail::invalid_arg_received(name_));
     return *value_;
   }
 

@@ -207,10 +207,25 @@ inline std::string to_string(const socket_address& a) {
 
 namespace detail {
 
-// util.inspect() of a SocketAddress, as Node quotes one in error messages.
+// util.inspect() of a SocketAddress, as Node quotes one in error messages:
+// one line while it fits inspect's 80 columns, else one property per line;
+// ERR_INVALID_ARG_VALUE then cuts it after 128 characters.
 inline std::string inspect(const socket_address& a) {
-  return "SocketAddress { address: '" + std::string(a.address().view()) + "', port: " + std::to_string(a.port()) +
-         ", family: '" + std::string(to_string(a.family())) + "', flowlabel: " + std::to_string(a.flowlabel()) + " }";
+  const std::string entries[] = {"address: '" + a.address().str() + "'", "port: " + std::to_string(a.port()),
+                                 "family: '" + std::string(to_string(a.family())) + "'",
+                                 "flowlabel: " + std::to_string(a.flowlabel())};
+  std::size_t total = 4 + 15;  // entry count + (entries + indentation + "{" + 10), as util.inspect counts
+  for (const auto& e : entries) total += e.size();
+  std::string s = "SocketAddress {";
+  if (total <= 80) {
+    for (std::size_t k = 0; k < 4; ++k) s += (k ? ", " : " ") + entries[k];
+    s += " }";
+  } else {
+    for (std::size_t k = 0; k < 4; ++k) s += "\n  " + entries[k] + (k < 3 ? "," : "");
+    s += "\n}";
+  }
+  if (s.size() > 128) s = s.substr(0, 128) + "...";
+  return s;
 }
 
 }  // namespace detail
