@@ -5,6 +5,7 @@
 #include "catch.hpp"
 
 #include <netxx/detail/sockaddr.hpp>
+#include <netxx/fmt.hpp>
 #include <netxx/socket_address.hpp>
 
 #include <map>
@@ -151,4 +152,13 @@ TEST_CASE("socket_address converts to sockaddr and back without loss") {
   CHECK_FALSE(net::detail::from_sockaddr(reinterpret_cast<const sockaddr*>(&un), sizeof un));
   CHECK_FALSE(net::detail::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), 4));
   CHECK_FALSE(net::detail::from_sockaddr(nullptr, 0));
+}
+
+TEST_CASE("fmt formats a socket_address as text SocketAddress.parse reads back") {
+  auto a = *net::socket_address::parse("[2001:db8::1]:8443");
+  CHECK(fmt::format("{}", a) == "[2001:db8::1]:8443");
+  CHECK(*net::socket_address::parse(fmt::format("{}", a)) == a);
+  CHECK(fmt::format("{}", *net::socket_address::parse("10.0.0.1:9")) == "10.0.0.1:9");
+  CHECK(fmt::format("{:>8}", net::family::ipv4) == "    ipv4");
+  CHECK(fmt::format("{}", a.address()) == "2001:db8::1");
 }
