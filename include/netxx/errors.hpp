@@ -60,6 +60,14 @@ enum class errc : int {
   err_invalid_address,                // ERR_INVALID_ADDRESS: net.SocketAddress given text that is no IP address
 };
 
+NETXX_END_NAMESPACE
+
+// Before any use of errc with std::error_code, so the implicit conversion works.
+template <>
+struct std::is_error_code_enum<netxx::errc> : std::true_type {};
+
+NETXX_BEGIN_NAMESPACE
+
 namespace detail {
 
 constexpr std::string_view errc_name(errc e) noexcept {
@@ -253,7 +261,7 @@ class error : public std::system_error {
   static error from_syscall(std::string_view syscall, std::error_code ec, std::string_view address = {},
                             std::optional<std::uint16_t> port = std::nullopt) {
     std::string msg;
-    msg.append(syscall).append(" ").append(code_string(ec));
+    msg.append(syscall).append(" ").append(netxx::code_string(ec));
     if (!address.empty()) {
       msg.append(" ").append(address);
       if (port) msg.append(":").append(std::to_string(*port));
@@ -296,6 +304,3 @@ class error : public std::system_error {
 [[noreturn]] inline void throw_error(errc e) { throw error(e); }
 
 NETXX_END_NAMESPACE
-
-template <>
-struct std::is_error_code_enum<netxx::errc> : std::true_type {};

@@ -1,0 +1,269 @@
+#pragma once
+// The epoll backend: readiness, not completion. Every operation first tries
+// its system call (a socket usually has data or room); only on EAGAIN does it
+// wait, parked on its descriptor, which is registered once, edge-triggered,
+// for both directions. A budget of synchronous completions per loop turn
+// keeps one busy socket from starving the others.
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "../../config.hpp"
+#include "../../errors.hpp"
+#include "../loop_core.hpp"
+#include "../op.hpp"
+
+NETXX_BEGIN_NAMESPACE
+namespace detail {
+
+class epoll_backend {
+ public:
+  static constexpr std::string_view name = "epoll";
+  // Synchronous completions allowed per loop turn before the rest yield.
+  static constexpr int sync_budget = 128;
+
+  explicit epoll_backend(loop_core& core) : core_(core) {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw error::from_syscall("epoll_create1", errno_code(errno));
+    wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakefd_ < 0) {
+      int e = errno;
+      ::close(epfd_);
+      throw error::from_syscall("eventfd", errno_code(e));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = wake_tag;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  }
+  epoll_backend(const epoll_backend&) = delete;
+  epoll_backend& operator=(const epoll_backend&) = delete;
+  ~epoll_backend() {
+    ::close(wakefd_);
+    ::close(epfd_);
+  }
+
+  /// Starts op. True: it completed now (result in op.result, never registered).
+  bool start(io_op& op) {
+    if (op.code == op_code::close) {
+      op.result = close_fd(op.fd);
+      return true;
+    }
+    fd_state& st = state(op.fd);
+    const bool write_side = waits_for_write(op.code);
+    op_list& queue = write_side ? st.writers : st.readers;
+    if (!queue.empty()) {  // keep the order of operations on one side
+      park(op, st, queue);
+      return false;
+    }
+    int res = attempt(op, /*first=*/true);
+    if (res == -EAGAIN || res == -EINPROGRESS) {
+      park(op, st, queue);
+      return false;
+    }
+    if (budget_ > 0) {
+      --budget_;
+      op.result = res;
+      return true;
+    }
+    core_.register_op(op);  // out of budget: deliver next turn
+    core_.defer_completion(op, res);
+    return false;
+  }
+
+  /// Cancels an operation in flight (loop thread only). It resumes next turn
+  /// with -ECANCELED; one that already completed keeps its result.
+  void cancel(std::uint64_t id) noexcept {
+    io_op* op = core_.find_op(id);
+    if (!op || op->fd < 0 || static_cast<std::size_t>(op->fd) >= fds_.size()) return;
+    fd_state& st = fds_[static_cast<std::size_t>(op->fd)];
+    if (st.readers.remove(op) || st.writers.remove(op)) core_.defer_completion(*op, -ECANCELED);
+  }
+
+  /// Forgets op now: nothing in the kernel refers to its memory.
+  void abandon(io_op& op) noexcept {
+    if (!core_.undefer(op) && op.fd >= 0 && static_cast<std::size_t>(op.fd) < fds_.size()) {
+      fd_state& st = fds_[static_cast<std::size_t>(op.fd)];
+      if (!st.readers.remove(&op)) st.writers.remove(&op);
+    }
+    core_.abandon_op(op, /*keep_slot=*/false);
+  }
+
+  /// Closes fd now: the operations waiting on it resume with -ECANCELED
+  /// next turn, and its registration goes with it.
+  int close_fd(int fd) noexcept {
+    if (fd >= 0 && static_cast<std::size_t>(fd) < fds_.size()) {
+      fd_state& st = fds_[static_cast<std::size_t>(fd)];
+      for (op_list* q : {&st.readers, &st.writers})
+        while (io_op* op = q->pop()) core_.defer_completion(*op, -ECANCELED);
+      if (st.registered) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      st.registered = false;
+      ++st.gen;  // events already fetched for the old descriptor are stale
+    }
+    return ::close(fd) == 0 ? 0 : -errno;
+  }
+
+  /// Waits up to timeout_ms (-1: indefinitely) and delivers what is ready.
+  void wait(int timeout_ms) {
+    budget_ = sync_budget;
+    int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+    if (n < 0) return;  // EINTR: the loop comes round again
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = events_[static_cast<std::size_t>(i)];
+      if (ev.data.u64 == wake_tag) {
+        std::uint64_t v;
+        [[maybe_unused]] auto r = ::read(wakefd_, &v, sizeof v);
+        continue;
+      }
+      const int fd = static_cast<int>(ev.data.u64 & 0xffffffffu);
+      const auto gen = static_cast<std::uint32_t>(ev.data.u64 >> 32);
+      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/false);
+      if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/true);
+    }
+  }
+
+  /// Wakes a wait() in progress; callable from any thread.
+  void wake() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
+  }
+
+ private:
+  static constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+
+  struct op_list {
+    io_op* head = nullptr;
+    io_op* tail = nullptr;
+    bool empty() const noexcept { return head == nullptr; }
+    void push(io_op* op) noexcept {
+      op->next = nullptr;
+      (tail ? tail->next : head) = op;
+      tail = op;
+    }
+    io_op* pop() noexcept {
+      io_op* op = head;
+      if (op) {
+        head = op->next;
+        if (!head) tail = nullptr;
+      }
+      return op;
+    }
+    bool remove(io_op* op) noexcept {
+      io_op* prev = nullptr;
+      for (io_op* p = head; p; prev = p, p = p->next) {
+        if (p != op) continue;
+        (prev ? prev->next : head) = p->next;
+        if (tail == p) tail = prev;
+        return true;
+      }
+      return false;
+    }
+  };
+
+  struct fd_state {
+    op_list readers;
+    op_list writers;
+    std::uint32_t gen = 0;
+    bool registered = false;
+  };
+
+  fd_state& state(int fd) {
+    auto i = static_cast<std::size_t>(fd);
+    if (i >= fds_.size()) fds_.resize(i + 1 > fds_.size() * 2 ? i + 1 : fds_.size() * 2);
+    return fds_[i];
+  }
+
+  void park(io_op& op, fd_state& st, op_list& queue) {
+    core_.register_op(op);
+    queue.push(&op);
+    if (!st.registered) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.u64 = (static_cast<std::uint64_t>(st.gen) << 32) | static_cast<std::uint32_t>(op.fd);
+      if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, op.fd, &ev) == 0) {
+        st.registered = true;
+      } else if (errno != EEXIST) {
+        // Not pollable (a regular file, a closed descriptor): fail it now.
+        queue.remove(&op);
+        core_.defer_completion(op, -errno);
+      }
+    }
+  }
+
+  void drain(int fd, std::uint32_t gen, bool write_side) {
+    auto i = static_cast<std::size_t>(fd);
+    while (i < fds_.size() && fds_[i].gen == gen) {
+      op_list& queue = write_side ? fds_[i].writers : fds_[i].readers;
+      io_op* op = queue.head;
+      if (!op) return;
+      int res = attempt(*op, /*first=*/false);
+      if (res == -EAGAIN || res == -EINPROGRESS) return;  // wait for the next edge
+      queue.pop();
+      // Resuming may start, cancel or close anything, this fd included:
+      // the list and the generation are read again each round.
+      core_.complete_op(op->id, res);
+    }
+  }
+
+  static int attempt(io_op& op, bool first) noexcept {
+    for (;;) {
+      ssize_t r = -1;
+      switch (op.code) {
+        case op_code::accept:
+          r = ::accept4(op.fd, op.args.accept.addr, op.args.accept.addrlen,
+                        op.args.accept.flags | SOCK_NONBLOCK | SOCK_CLOEXEC);
+          break;
+        case op_code::connect:
+          if (first) {
+            r = ::connect(op.fd, op.args.connect.addr, op.args.connect.addrlen);
+          } else {  // writable after EINPROGRESS: the outcome is in SO_ERROR
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (::getsockopt(op.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+            return -err;
+          }
+          break;
+        case op_code::recv:
+          r = ::recv(op.fd, op.args.recv.buf, op.args.recv.len, op.args.recv.flags);
+          break;
+        case op_code::read:
+          r = ::read(op.fd, op.args.recv.buf, op.args.recv.len);
+          break;
+        case op_code::send:
+          r = ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL);
+          break;
+        case op_code::sendmsg:
+          r = ::sendmsg(op.fd, op.args.sendmsg.msg, op.args.sendmsg.flags | MSG_NOSIGNAL);
+          break;
+        case op_code::poll_in:
+          if (first) return -EAGAIN;
+          return 0;
+        case op_code::nop:
+        case op_code::close:
+        case op_code::timer:
+          return 0;
+      }
+      if (r >= 0) return static_cast<int>(r);
+      if (errno == EINTR) continue;
+      return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+  }
+
+  loop_core& core_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  int budget_ = sync_budget;
+  std::vector<fd_state> fds_;
+  std::array<epoll_event, 256> events_{};
+};
+
+}  // namespace detail
+NETXX_END_NAMESPACE

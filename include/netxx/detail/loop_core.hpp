@@ -1,0 +1,334 @@
+#pragma once
+// The backend-independent half of a loop: the table of operations in flight,
+// the timer heap, the deferred and posted queues, and the alive count that
+// decides when run() returns (libuv's rule: referenced handles and requests).
+
+#include <time.h>
+
+#include <atomic>
+#include <cassert>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../config.hpp"
+#include "op.hpp"
+#include "unique_function.hpp"
+
+NETXX_BEGIN_NAMESPACE
+namespace detail {
+
+/// Monotonic milliseconds, the clock of Node's timers (uv_now).
+inline std::int64_t monotonic_ms() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+/// A timer as the heap sees it: embedded in whatever owns the timer (a sleep
+/// awaiter, a timer handle's state, later a socket's idle timeout), so a
+/// million armed timers are a million heap entries and one kernel timeout.
+struct timer_node {
+  static constexpr std::size_t not_armed = std::numeric_limits<std::size_t>::max();
+  using fire_fn = void (*)(timer_node*) noexcept;
+
+  fire_fn fire = nullptr;
+  std::int64_t due = 0;      // loop time in ms
+  std::uint64_t seq = 0;     // equal deadlines fire in arming order, as in libuv
+  std::size_t heap_index = not_armed;
+  bool ref = true;           // keeps run() going while armed
+
+  bool armed() const noexcept { return heap_index != not_armed; }
+};
+
+class timer_heap {
+ public:
+  bool empty() const noexcept { return heap_.empty(); }
+  std::size_t size() const noexcept { return heap_.size(); }
+  timer_node* top() const noexcept { return heap_.front(); }
+
+  void push(timer_node* t) {
+    t->seq = next_seq_++;
+    heap_.push_back(t);
+    t->heap_index = heap_.size() - 1;
+    sift_up(t->heap_index);
+  }
+
+  void erase(timer_node* t) noexcept {
+    std::size_t i = t->heap_index;
+    assert(i < heap_.size() && heap_[i] == t);
+    t->heap_index = timer_node::not_armed;
+    timer_node* last = heap_.back();
+    heap_.pop_back();
+    if (i == heap_.size()) return;
+    heap_[i] = last;
+    last->heap_index = i;
+    sift_down(i);
+    sift_up(last->heap_index);
+  }
+
+ private:
+  static bool before(const timer_node* a, const timer_node* b) noexcept {
+    return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+  }
+  void place(std::size_t i, timer_node* t) noexcept {
+    heap_[i] = t;
+    t->heap_index = i;
+  }
+  void sift_up(std::size_t i) noexcept {
+    timer_node* t = heap_[i];
+    while (i > 0) {
+      std::size_t parent = (i - 1) / 2;
+      if (!before(t, heap_[parent])) break;
+      place(i, heap_[parent]);
+      i = parent;
+    }
+    place(i, t);
+  }
+  void sift_down(std::size_t i) noexcept {
+    timer_node* t = heap_[i];
+    const std::size_t n = heap_.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
+      if (!before(heap_[child], t)) break;
+      place(i, heap_[child]);
+      i = child;
+    }
+    place(i, t);
+  }
+
+  std::vector<timer_node*> heap_;
+  std::uint64_t next_seq_ = 0;
+};
+
+class loop_core {
+ public:
+  loop_core() : now_(monotonic_ms()), owner_(std::this_thread::get_id()) {}
+  loop_core(const loop_core&) = delete;
+  loop_core& operator=(const loop_core&) = delete;
+
+  // --- the operation table ----------------------------------------------------
+  // An id is (generation << 32 | slot + 1): never 0, and a stale id (a cancel
+  // posted from another thread after the operation finished, a completion of
+  // an abandoned operation) never matches a reused slot.
+
+  std::uint64_t register_op(io_op& op) {
+    std::uint32_t idx;
+    if (free_head_ != no_slot) {
+      idx = free_head_;
+      free_head_ = slots_[idx].next_free;
+    } else {
+      idx = static_cast<std::uint32_t>(slots_.size());
+      slots_.push_back({});
+    }
+    slot& s = slots_[idx];
+    s.op = &op;
+    s.used = true;
+    op.id = (static_cast<std::uint64_t>(s.gen) << 32) | (idx + 1);
+    if (op.counts_alive) ++refs_;
+    return op.id;
+  }
+
+  /// The operation an id names, or nullptr when it finished or was abandoned.
+  io_op* find_op(std::uint64_t id) const noexcept {
+    slot const* s = find_slot(id);
+    return s ? s->op : nullptr;
+  }
+
+  /// Delivers a completion: frees the slot, then resumes whoever waits.
+  void complete_op(std::uint64_t id, int res) noexcept {
+    slot* s = find_slot(id);
+    if (!s) return;
+    io_op* op = s->op;
+    free_slot(id);
+    if (!op) return;  // abandoned: its owner is gone, the kernel is done with it
+    op->id = 0;
+    if (op->counts_alive) --refs_;
+    op->result = res;
+    op->complete(op, res);
+  }
+
+  /// Forgets the operation's owner but keeps the slot until the kernel's
+  /// completion arrives (io_uring) or frees it now (keep_slot = false).
+  void abandon_op(io_op& op, bool keep_slot) noexcept {
+    slot* s = find_slot(op.id);
+    if (!s) return;
+    if (op.counts_alive) --refs_;
+    if (keep_slot)
+      s->op = nullptr;
+    else
+      free_slot(op.id);
+    op.id = 0;
+  }
+
+  /// Hands a completion to the next loop turn instead of resuming now
+  /// (fairness budget, cancellation): resuming inline could recurse.
+  void defer_completion(io_op& op, int res) noexcept {
+    op.result = res;
+    op.next = nullptr;
+    if (deferred_tail_)
+      deferred_tail_->next = &op;
+    else
+      deferred_head_ = &op;
+    deferred_tail_ = &op;
+  }
+
+  /// Removes op from the deferred queue if it is there (abandon path).
+  bool undefer(io_op& op) noexcept {
+    io_op* prev = nullptr;
+    for (io_op* p = deferred_head_; p; prev = p, p = p->next) {
+      if (p != &op) continue;
+      (prev ? prev->next : deferred_head_) = p->next;
+      if (deferred_tail_ == p) deferred_tail_ = prev;
+      return true;
+    }
+    return false;
+  }
+
+  bool has_deferred() const noexcept { return deferred_head_ != nullptr; }
+
+  void run_deferred() noexcept {
+    // Only what was queued before this turn: a completion that queues more
+    // waits for the next turn, so I/O polling is never starved.
+    io_op* head = std::exchange(deferred_head_, nullptr);
+    deferred_tail_ = nullptr;
+    while (head) {
+      io_op* op = head;
+      head = head->next;
+      complete_op(op->id, op->result);
+    }
+  }
+
+  // --- timers -------------------------------------------------------------------
+
+  std::int64_t now() const noexcept { return now_; }
+  void update_time() noexcept { now_ = monotonic_ms(); }
+
+  void arm_timer(timer_node& t, std::int64_t delay_ms) {
+    if (t.armed()) disarm_timer(t);
+    t.due = now_ + delay_ms;
+    timers_.push(&t);
+    if (t.ref) ++refs_;
+  }
+  void disarm_timer(timer_node& t) noexcept {
+    if (!t.armed()) return;
+    timers_.erase(&t);
+    if (t.ref) --refs_;
+  }
+  void set_timer_ref(timer_node& t, bool ref) noexcept {
+    if (t.ref == ref) return;
+    t.ref = ref;
+    if (t.armed()) ref ? ++refs_ : --refs_;
+  }
+  std::size_t armed_timers() const noexcept { return timers_.size(); }
+
+  void run_timers() noexcept {
+    while (!timers_.empty()) {
+      timer_node* t = timers_.top();
+      if (t->due > now_) break;
+      disarm_timer(*t);
+      t->fire(t);
+    }
+  }
+
+  /// Milliseconds until the next timer is due (-1: none, wait indefinitely).
+  int next_timeout() const noexcept {
+    if (timers_.empty()) return -1;
+    std::int64_t d = timers_.top()->due - now_;
+    if (d <= 0) return 0;
+    return d > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max() : static_cast<int>(d);
+  }
+
+  // --- alive count --------------------------------------------------------------
+
+  void add_ref() noexcept { ++refs_; }
+  void release_ref() noexcept {
+    assert(refs_ > 0);
+    --refs_;
+  }
+  std::size_t refs() const noexcept { return refs_; }
+
+  bool alive() const noexcept {
+    return refs_ > 0 || deferred_head_ || posted_pending_.load(std::memory_order_acquire) > 0;
+  }
+
+  // --- posted work ----------------------------------------------------------------
+
+  /// Queues fn from any thread. Returns true when the queue was empty, i.e.
+  /// the caller must wake the loop.
+  bool enqueue_post(unique_function fn) {
+    std::lock_guard lock(post_mutex_);
+    posted_.push_back(std::move(fn));
+    posted_pending_.fetch_add(1, std::memory_order_release);
+    return posted_.size() == 1;
+  }
+
+  void run_posted() {
+    if (posted_pending_.load(std::memory_order_acquire) == 0) return;
+    {
+      std::lock_guard lock(post_mutex_);
+      running_posts_.swap(posted_);
+    }
+    for (auto& fn : running_posts_) {
+      fn();
+      posted_pending_.fetch_sub(1, std::memory_order_release);
+    }
+    running_posts_.clear();
+  }
+
+  bool posted_waiting() const noexcept { return posted_pending_.load(std::memory_order_acquire) > 0; }
+
+  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == owner_; }
+
+ private:
+  static constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
+  struct slot {
+    io_op* op = nullptr;
+    std::uint32_t gen = 1;
+    std::uint32_t next_free = no_slot;
+    bool used = false;
+  };
+
+  slot* find_slot(std::uint64_t id) noexcept {
+    std::uint32_t idx = static_cast<std::uint32_t>(id & 0xffffffffu);
+    if (idx == 0 || idx > slots_.size()) return nullptr;
+    slot& s = slots_[idx - 1];
+    return s.used && s.gen == static_cast<std::uint32_t>(id >> 32) ? &s : nullptr;
+  }
+  slot const* find_slot(std::uint64_t id) const noexcept { return const_cast<loop_core*>(this)->find_slot(id); }
+
+  void free_slot(std::uint64_t id) noexcept {
+    std::uint32_t idx = static_cast<std::uint32_t>(id & 0xffffffffu) - 1;
+    slot& s = slots_[idx];
+    s.op = nullptr;
+    s.used = false;
+    if (++s.gen == 0) s.gen = 1;  // generation 0 is reserved for internal user_data
+    s.next_free = free_head_;
+    free_head_ = idx;
+  }
+
+  std::vector<slot> slots_;
+  std::uint32_t free_head_ = no_slot;
+
+  timer_heap timers_;
+  std::int64_t now_;
+
+  io_op* deferred_head_ = nullptr;
+  io_op* deferred_tail_ = nullptr;
+
+  std::size_t refs_ = 0;
+
+  std::mutex post_mutex_;
+  std::vector<unique_function> posted_;
+  std::vector<unique_function> running_posts_;
+  std::atomic<std::size_t> posted_pending_{0};
+
+  std::thread::id owner_;
+};
+
+}  // namespace detail
+NETXX_END_NAMESPACE

@@ -1,0 +1,73 @@
+#pragma once
+// The operation record both backends serve. It lives inside the awaiter (so in
+// the awaiting coroutine's frame) or inside a socket: starting an operation
+// allocates nothing.
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../config.hpp"
+
+NETXX_BEGIN_NAMESPACE
+namespace detail {
+
+// `timer` never reaches a backend: it is a sleep registered in the op table
+// so that a cancel from another thread can name it safely.
+enum class op_code : std::uint8_t { nop, accept, connect, recv, send, sendmsg, close, read, poll_in, timer };
+
+struct io_op {
+  // Called on the loop thread with the kernel's result (>= 0, or -errno).
+  using complete_fn = void (*)(io_op*, int res) noexcept;
+
+  complete_fn complete = nullptr;
+  op_code code = op_code::nop;
+  // Keeps run() going while in flight (libuv counts requests as alive;
+  // an unref'd handle's reads do not).
+  bool counts_alive = true;
+  int fd = -1;
+  int result = 0;
+  // Slot and generation in the loop's op table while in flight; 0 when idle.
+  // It is the io_uring user_data and the name a cross-thread cancel uses.
+  std::uint64_t id = 0;
+  // Intrusive link: epoll's per-descriptor wait queues, the deferred queue.
+  io_op* next = nullptr;
+
+  union args_t {
+    struct {
+      sockaddr* addr;
+      socklen_t* addrlen;
+      int flags;
+    } accept;
+    struct {
+      const sockaddr* addr;
+      socklen_t addrlen;
+    } connect;
+    struct {
+      void* buf;
+      std::size_t len;
+      int flags;
+    } recv;
+    struct {
+      const void* buf;
+      std::size_t len;
+      int flags;
+    } send;
+    struct {
+      const msghdr* msg;
+      int flags;
+    } sendmsg;
+    struct {
+      int unused;
+    } none;
+  } args{.none = {0}};
+
+  bool in_flight() const noexcept { return id != 0; }
+};
+
+// Which side of a descriptor an operation waits on under epoll.
+constexpr bool waits_for_write(op_code c) noexcept { return c == op_code::connect || c == op_code::send || c == op_code::sendmsg; }
+
+}  // namespace detail
+NETXX_END_NAMESPACE

@@ -1,0 +1,286 @@
+#pragma once
+// The io_uring backend: completion-based. Starting an operation only fills a
+// submission entry; the loop submits everything of a turn, and waits, in one
+// io_uring_enter. Kernel features are probed once at setup.
+//
+// Minimum kernel: 5.19 (IORING_OP_SOCKET is the probe's marker; it also means
+// cancel-by-fd with CANCEL_ALL and multishot accept). Older kernels, and any
+// failure of io_uring_setup (disabled by sysctl, blocked by seccomp as in many
+// containers), make the automatic backend fall back to epoll.
+
+#include <liburing.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "../../config.hpp"
+#include "../../errors.hpp"
+#include "../loop_core.hpp"
+#include "../op.hpp"
+
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#  define NETXX_IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#else
+#  define NETXX_IORING_SETUP_SINGLE_ISSUER IORING_SETUP_SINGLE_ISSUER
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#  define NETXX_IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#else
+#  define NETXX_IORING_SETUP_DEFER_TASKRUN IORING_SETUP_DEFER_TASKRUN
+#endif
+
+NETXX_BEGIN_NAMESPACE
+namespace detail {
+
+/// What the kernel offered when the loop was set up; later layers ask it
+/// before using a feature, and fall back to plain operations where absent.
+struct uring_features {
+  bool single_issuer = false;     // 6.0
+  bool defer_taskrun = false;     // 6.1
+  bool ext_arg = false;           // 5.11: wait with a timeout, no timeout SQE
+  bool multishot_accept = false;  // 5.19
+  bool multishot_recv = false;    // 6.0
+  bool provided_buffer_rings = false;  // 5.19
+  bool registered_ring_fd = false;     // 5.18
+  bool msg_ring = false;          // 5.18
+  bool send_zc = false;           // 6.0
+};
+
+/// Lets tests make io_uring setup fail on purpose (as a blocked syscall
+/// would) without touching the environment.
+using uring_setup_fn = int (*)(unsigned entries, io_uring* ring, io_uring_params* p);
+inline int default_uring_setup(unsigned entries, io_uring* ring, io_uring_params* p) {
+  return ::io_uring_queue_init_params(entries, ring, p);
+}
+
+class uring_backend {
+ public:
+  static constexpr std::string_view name = "io_uring";
+  static constexpr unsigned ring_entries = 1024;
+
+  explicit uring_backend(loop_core& core, uring_setup_fn setup = &default_uring_setup) : core_(core) {
+    io_uring_params p{};
+    p.flags = NETXX_IORING_SETUP_SINGLE_ISSUER | NETXX_IORING_SETUP_DEFER_TASKRUN;
+    int rc = setup(ring_entries, &ring_, &p);
+    if (rc == -EINVAL) {  // before 6.1: take what the kernel has
+      p = {};
+      p.flags = 0;
+      rc = setup(ring_entries, &ring_, &p);
+    } else if (rc == 0) {
+      features_.single_issuer = features_.defer_taskrun = true;
+    }
+    if (rc < 0) throw error::from_syscall("io_uring_setup", errno_code(-rc));
+    features_.ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
+    if (!probe()) {
+      ::io_uring_queue_exit(&ring_);
+      throw error(errno_code(ENOSYS), "io_uring_setup ENOSYS: kernel older than 5.19");
+    }
+    features_.registered_ring_fd = ::io_uring_register_ring_fd(&ring_) == 1;
+    wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakefd_ < 0) {
+      int e = errno;
+      ::io_uring_queue_exit(&ring_);
+      throw error::from_syscall("eventfd", errno_code(e));
+    }
+    arm_wake();
+  }
+  uring_backend(const uring_backend&) = delete;
+  uring_backend& operator=(const uring_backend&) = delete;
+  ~uring_backend() {
+    ::io_uring_queue_exit(&ring_);  // the kernel cancels what is still in flight
+    ::close(wakefd_);
+  }
+
+  const uring_features& features() const noexcept { return features_; }
+
+  /// Queues op for the next submit. Never completes synchronously.
+  bool start(io_op& op) {
+    io_uring_sqe* sqe = sqe_for_op();
+    const std::uint64_t id = core_.register_op(op);
+    switch (op.code) {
+      case op_code::accept:
+        ::io_uring_prep_accept(sqe, op.fd, op.args.accept.addr, op.args.accept.addrlen,
+                               op.args.accept.flags | SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+      case op_code::connect:
+        ::io_uring_prep_connect(sqe, op.fd, op.args.connect.addr, op.args.connect.addrlen);
+        break;
+      case op_code::recv:
+        ::io_uring_prep_recv(sqe, op.fd, op.args.recv.buf, op.args.recv.len, op.args.recv.flags);
+        break;
+      case op_code::read:
+        ::io_uring_prep_read(sqe, op.fd, op.args.recv.buf, static_cast<unsigned>(op.args.recv.len), 0);
+        break;
+      case op_code::send:
+        ::io_uring_prep_send(sqe, op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL);
+        break;
+      case op_code::sendmsg:
+        ::io_uring_prep_sendmsg(sqe, op.fd, op.args.sendmsg.msg,
+                                static_cast<unsigned>(op.args.sendmsg.flags | MSG_NOSIGNAL));
+        break;
+      case op_code::poll_in:
+        ::io_uring_prep_poll_add(sqe, op.fd, POLLIN);
+        break;
+      case op_code::close: {
+        // A close does not cancel what is in flight on the descriptor (those
+        // hold their own file reference): cancel it first, hard-linked so the
+        // close runs whether or not anything was found to cancel.
+        ::io_uring_prep_cancel_fd(sqe, op.fd, IORING_ASYNC_CANCEL_ALL);
+        sqe->flags |= IOSQE_IO_HARDLINK;
+        ::io_uring_sqe_set_data64(sqe, internal_tag);
+        sqe = sqe_for_op();
+        ::io_uring_prep_close(sqe, op.fd);
+        break;
+      }
+      case op_code::nop:
+      case op_code::timer:
+        ::io_uring_prep_nop(sqe);
+        break;
+    }
+    ::io_uring_sqe_set_data64(sqe, id);
+    return false;
+  }
+
+  /// Asks the kernel to cancel an operation in flight (loop thread only);
+  /// it completes with -ECANCELED, or with its result if it won the race.
+  void cancel(std::uint64_t id) {
+    if (!core_.find_op(id)) return;
+    io_uring_sqe* sqe = sqe_for_op();
+    ::io_uring_prep_cancel64(sqe, id, 0);
+    ::io_uring_sqe_set_data64(sqe, internal_tag);
+  }
+
+  /// The owner of op is going away with op in flight. The kernel may still
+  /// write into its buffer, so wait, here and now, for its completion; other
+  /// completions reaped meanwhile are kept for the loop, not delivered.
+  void abandon(io_op& op) {
+    const std::uint64_t id = op.id;
+    core_.abandon_op(op, /*keep_slot=*/true);
+    cancel_raw(id);
+    while (!reaped(id)) {
+      io_uring_cqe* cqe = nullptr;
+      int rc = ::io_uring_submit_and_wait(&ring_, 1);
+      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) break;
+      (void)cqe;
+      harvest();
+    }
+  }
+
+  /// Closes fd now, cancelling what is in flight on it first.
+  int close_fd(int fd) {
+    io_uring_sqe* sqe = sqe_for_op();
+    ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+    ::io_uring_sqe_set_data64(sqe, internal_tag);
+    ::io_uring_submit(&ring_);
+    return ::close(fd) == 0 ? 0 : -errno;
+  }
+
+  /// Submits what this turn queued, waits up to timeout_ms (-1: until one
+  /// completion), and delivers every completion that is there.
+  void wait(int timeout_ms) {
+    io_uring_cqe* cqe = nullptr;
+    if (timeout_ms < 0) {
+      ::io_uring_submit_and_wait(&ring_, 1);
+    } else {
+      __kernel_timespec ts{};
+      ts.tv_sec = timeout_ms / 1000;
+      ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1'000'000;
+      ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    }
+    harvest();
+    // Delivering may reap more (an abandon waits for its completion): the
+    // batch is read by index and may grow while it is walked.
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      const completion c = batch_[i];
+      if (c.user_data == wake_tag) {
+        arm_wake();
+      } else if (c.user_data != internal_tag) {
+        core_.complete_op(c.user_data, c.res);
+      }
+    }
+    batch_.clear();
+  }
+
+  void wake() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
+  }
+
+ private:
+  // user_data of generation 0 never names an operation (loop_core skips it).
+  static constexpr std::uint64_t wake_tag = 1;
+  static constexpr std::uint64_t internal_tag = 2;
+
+  struct completion {
+    std::uint64_t user_data;
+    int res;
+    std::uint32_t flags;
+  };
+
+  bool probe() {
+    io_uring_probe* pr = ::io_uring_get_probe_ring(&ring_);
+    if (!pr) return false;
+    const bool ok = ::io_uring_opcode_supported(pr, IORING_OP_SOCKET);
+    features_.multishot_accept = ok;
+    features_.provided_buffer_rings = ok;
+    features_.msg_ring = ::io_uring_opcode_supported(pr, IORING_OP_MSG_RING);
+    features_.send_zc = ::io_uring_opcode_supported(pr, IORING_OP_SEND_ZC);
+    features_.multishot_recv = features_.send_zc;  // both arrived in 6.0
+    ::io_uring_free_probe(pr);
+    return ok;
+  }
+
+  io_uring_sqe* sqe_for_op() {
+    io_uring_sqe* sqe = ::io_uring_get_sqe(&ring_);
+    while (!sqe) {  // the ring is full this turn: hand it to the kernel
+      ::io_uring_submit(&ring_);
+      sqe = ::io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+  }
+
+  void cancel_raw(std::uint64_t id) {
+    io_uring_sqe* sqe = sqe_for_op();
+    ::io_uring_prep_cancel64(sqe, id, 0);
+    ::io_uring_sqe_set_data64(sqe, internal_tag);
+  }
+
+  void arm_wake() {
+    io_uring_sqe* sqe = sqe_for_op();
+    ::io_uring_prep_read(sqe, wakefd_, &wake_value_, sizeof wake_value_, 0);
+    ::io_uring_sqe_set_data64(sqe, wake_tag);
+  }
+
+  void harvest() {
+    unsigned head;
+    unsigned n = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      batch_.push_back({cqe->user_data, cqe->res, cqe->flags});
+      ++n;
+    }
+    ::io_uring_cq_advance(&ring_, n);
+  }
+
+  bool reaped(std::uint64_t id) const noexcept {
+    for (const completion& c : batch_)
+      if (c.user_data == id) return true;
+    return false;
+  }
+
+  loop_core& core_;
+  io_uring ring_{};
+  uring_features features_;
+  int wakefd_ = -1;
+  std::uint64_t wake_value_ = 0;
+  std::vector<completion> batch_;
+};
+
+}  // namespace detail
+NETXX_END_NAMESPACE

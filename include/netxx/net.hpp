@@ -1,0 +1,23 @@
+#pragma once
+/// The umbrella header: all of netxx, plus `namespace net = netxx;` unless
+/// NETXX_NO_NET_ALIAS is defined.
+
+#include "config.hpp"
+#include "errors.hpp"
+#include "loop.hpp"
+#include "task.hpp"
+#include "timer.hpp"
+
+#if __has_include("ip.hpp")
+#  include "ip.hpp"
+#endif
+#if __has_include("socket_address.hpp")
+#  include "socket_address.hpp"
+#endif
+#if __has_include("block_list.hpp")
+#  include "block_list.hpp"
+#endif
+
+#ifndef NETXX_NO_NET_ALIAS
+namespace net = netxx;
+#endif
