@@ -79,8 +79,10 @@ class socket_address {
   /// ERR_OUT_OF_RANGE (flowlabel), ERR_INVALID_ADDRESS (address).
   /// Deviations (docs/api.md): an IPv6 flowlabel above 0xFFFFF is
   /// ERR_OUT_OF_RANGE (Node aborts the process), a flowlabel of 2**31 and more
-  /// is accepted for ipv4 and out of range for ipv6 (Node aborts), and text
-  /// with a NUL or an over-long zoned IPv6 is judged whole (Node truncates it).
+  /// is accepted for ipv4 and out of range for ipv6 (Node aborts), text with a
+  /// NUL or an over-long zoned IPv6 is judged whole (Node truncates it), and
+  /// the default address follows the family in any case ('IPv4' gets
+  /// 127.0.0.1; Node picks '::' before lower-casing it).
   constexpr explicit socket_address(const options& o) {
     const netxx::family fam = o.family.value();
     const std::string_view text = o.address ? *o.address : (fam == netxx::family::ipv4 ? "127.0.0.1" : "::");
