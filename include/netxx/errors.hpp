@@ -220,6 +220,74 @@ constexpr std::string_view errno_name(int ev) noexcept {
   }
 }
 
+// errno -> libuv's description (uv_strerror), which Node puts in the message
+// of errors it builds with uvException: "listen EADDRINUSE: address already in use".
+constexpr std::string_view uv_description(int ev) noexcept {
+  switch (ev) {
+    case E2BIG: return "argument list too long";
+    case EACCES: return "permission denied";
+    case EADDRINUSE: return "address already in use";
+    case EADDRNOTAVAIL: return "address not available";
+    case EAFNOSUPPORT: return "address family not supported";
+    case EAGAIN: return "resource temporarily unavailable";
+    case EALREADY: return "connection already in progress";
+    case EBADF: return "bad file descriptor";
+    case EBUSY: return "resource busy or locked";
+    case ECANCELED: return "operation canceled";
+    case ECONNABORTED: return "software caused connection abort";
+    case ECONNREFUSED: return "connection refused";
+    case ECONNRESET: return "connection reset by peer";
+    case EEXIST: return "file already exists";
+    case EFAULT: return "bad address in system call argument";
+    case EFBIG: return "file too large";
+    case EHOSTDOWN: return "host is down";
+    case EHOSTUNREACH: return "host is unreachable";
+    case EINTR: return "interrupted system call";
+    case EINVAL: return "invalid argument";
+    case EIO: return "i/o error";
+    case EISCONN: return "socket is already connected";
+    case EISDIR: return "illegal operation on a directory";
+    case ELOOP: return "too many symbolic links encountered";
+    case EMFILE: return "too many open files";
+    case EMLINK: return "too many links";
+    case EMSGSIZE: return "message too long";
+    case ENAMETOOLONG: return "name too long";
+    case ENETDOWN: return "network is down";
+    case ENETUNREACH: return "network is unreachable";
+    case ENFILE: return "file table overflow";
+    case ENOBUFS: return "no buffer space available";
+    case ENODEV: return "no such device";
+    case ENOENT: return "no such file or directory";
+    case ENOMEM: return "not enough memory";
+    case ENOSPC: return "no space left on device";
+    case ENOSYS: return "function not implemented";
+    case ENOTCONN: return "socket is not connected";
+    case ENOTDIR: return "not a directory";
+    case ENOTEMPTY: return "directory not empty";
+    case ENOTSOCK: return "socket operation on non-socket";
+    case EOPNOTSUPP: return "operation not supported on socket";
+    case ENOTTY: return "inappropriate ioctl for device";
+    case ENXIO: return "no such device or address";
+    case EOVERFLOW: return "value too large for defined data type";
+    case EPERM: return "operation not permitted";
+    case EPIPE: return "broken pipe";
+    case EPROTO: return "protocol error";
+    case EPROTONOSUPPORT: return "protocol not supported";
+    case EPROTOTYPE: return "protocol wrong type for socket";
+    case ERANGE: return "result too large";
+    case EROFS: return "read-only file system";
+    case ESHUTDOWN: return "cannot send after transport endpoint shutdown";
+    case ESPIPE: return "invalid seek";
+    case ESRCH: return "no such process";
+    case ETIMEDOUT: return "connection timed out";
+    case ETXTBSY: return "text file is busy";
+    case EXDEV: return "cross-device link not permitted";
+    case EILSEQ: return "illegal byte sequence";
+    case ENODATA: return "no data available";
+    default: return "unknown error";
+  }
+}
+
 class netxx_category_impl final : public std::error_category {
  public:
   const char* name() const noexcept override { return "netxx"; }
@@ -257,15 +325,36 @@ class error : public std::system_error {
   explicit error(errc e) : error(make_error_code(e), std::string(detail::errc_message(e))) {}
   error(errc e, std::string message) : error(make_error_code(e), std::move(message)) {}
 
-  /// A failed system call, worded as Node words it: "connect ECONNREFUSED 127.0.0.1:9".
+  /// A failed system call, worded as Node's exceptionWithHostPort words it
+  /// (connect, write): "connect ECONNREFUSED 127.0.0.1:9". As in Node, the
+  /// port shows only when it is above 0.
   static error from_syscall(std::string_view syscall, std::error_code ec, std::string_view address = {},
                             std::optional<std::uint16_t> port = std::nullopt) {
     std::string msg;
     msg.append(syscall).append(" ").append(netxx::code_string(ec));
-    if (!address.empty()) {
+    return with_details(std::move(msg), syscall, ec, address, port);
+  }
+
+  /// A failed libuv call, worded as Node's uvExceptionWithHostPort words it
+  /// (listen, bind, read): "listen EADDRINUSE: address already in use :::8124".
+  static error from_uv(std::string_view syscall, std::error_code ec, std::string_view address = {},
+                       std::optional<std::uint16_t> port = std::nullopt) {
+    std::string msg;
+    msg.append(syscall).append(" ").append(netxx::code_string(ec)).append(": ");
+    if (ec.category() == std::system_category() || ec.category() == std::generic_category())
+      msg.append(detail::uv_description(ec.value()));
+    else
+      msg.append(ec.message());
+    return with_details(std::move(msg), syscall, ec, address, port);
+  }
+
+ private:
+  static error with_details(std::string msg, std::string_view syscall, std::error_code ec,
+                            std::string_view address, std::optional<std::uint16_t> port) {
+    if (port && *port > 0)
+      msg.append(" ").append(address).append(":").append(std::to_string(*port));
+    else if (!address.empty())
       msg.append(" ").append(address);
-      if (port) msg.append(":").append(std::to_string(*port));
-    }
     error e(ec, std::move(msg));
     e.syscall_ = std::string(syscall);
     e.address_ = std::string(address);
@@ -273,6 +362,7 @@ class error : public std::system_error {
     return e;
   }
 
+ public:
   const char* what() const noexcept override { return message_.c_str(); }
   /// Node's `err.code`.
   std::string_view code_string() const noexcept { return netxx::code_string(code()); }

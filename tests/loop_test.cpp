@@ -1,0 +1,132 @@
+// The loop: backend choice, libuv's alive rule, stop, cross-thread post.
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "net_test.hpp"
+
+TEST_CASE("the loop runs on the backend NETXX_BACKEND names", "[loop]") {
+  auto f = net::loop::current().features();
+  const std::string want = netxx_test::requested_backend();
+  if (!want.empty()) CHECK(std::string(f.backend) == want);
+  CHECK((f.backend == "io_uring" || f.backend == "epoll"));
+  if (f.backend == "io_uring") {
+    // This machine's kernel (6.x) has every feature the probe records.
+    CHECK(f.uring.ext_arg);
+    CHECK(f.uring.multishot_accept);
+    CHECK(f.uring.provided_buffer_rings);
+  }
+}
+
+TEST_CASE("run() returns once the last referenced timer has fired", "[loop][alive]") {
+  std::vector<int> fired;
+  net::set_timeout([&] { fired.push_back(1); }, 5);
+  net::set_timeout([&] { fired.push_back(2); }, 20);
+  CHECK(net::loop::current().alive());
+  net::run();
+  CHECK(fired == std::vector<int>{1, 2});
+  CHECK_FALSE(net::loop::current().alive());
+}
+
+TEST_CASE("run() waits for a pending I/O operation and returns when it completes", "[loop][alive]") {
+  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  auto& loop = net::loop::current();
+  bool received = false;
+  auto reader = [&]() -> net::task<> {
+    std::array<std::byte, 16> buf;
+    auto r = co_await loop.recv(a, buf);
+    received = r.ok() && r.value() == 2;
+  };
+  net::spawn(reader());
+  net::set_timeout([&, fd = b] { CHECK(::write(fd, "hi", 2) == 2); }, 10);
+  net::run();
+  CHECK(received);
+  CHECK_FALSE(loop.alive());
+  loop.close_now(a);  // through the loop: the backend must forget the descriptor
+  loop.close_now(b);
+}
+
+TEST_CASE("an unref'd timer does not keep run() going, and ref() restores it", "[loop][alive]") {
+  bool unref_fired = false;
+  auto t = net::set_timeout([&] { unref_fired = true; }, 60'000);
+  t.unref();
+  CHECK_FALSE(t.has_ref());
+  CHECK_FALSE(net::loop::current().alive());
+  net::run();
+  CHECK_FALSE(unref_fired);
+  CHECK(t.active());
+  t.close();
+
+  bool refd_fired = false;
+  auto u = net::set_timeout([&] { refd_fired = true; }, 5);
+  u.unref();
+  u.ref();
+  CHECK(u.has_ref());
+  net::run();
+  CHECK(refd_fired);
+}
+
+TEST_CASE("stop() makes run() return after the current turn", "[loop]") {
+  auto& loop = net::loop::current();
+  int ticks = 0;
+  auto iv = net::set_interval(
+      [&] {
+        if (++ticks == 3) loop.stop();
+      },
+      1);
+  loop.run();
+  CHECK(ticks == 3);
+  CHECK(loop.alive());  // the interval is still armed
+  iv.close();
+  CHECK_FALSE(loop.alive());
+}
+
+TEST_CASE("post from 4 threads delivers every call exactly once, in each thread's order", "[loop][post]") {
+  auto& loop = net::loop::current();
+  constexpr int threads = 4, per_thread = 20'000;
+  std::vector<std::vector<int>> seen(threads);
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> posters;
+  for (int t = 0; t < threads; ++t)
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        loop.post([&, t, i] {
+          seen[static_cast<std::size_t>(t)].push_back(i);
+          delivered.fetch_add(1, std::memory_order_relaxed);
+        });
+    });
+  auto wait_all = [&]() -> net::task<> {
+    while (delivered.load() < threads * per_thread) co_await net::sleep(1);
+  };
+  netxx_test::run_bounded(wait_all());
+  for (auto& p : posters) p.join();
+  net::run();  // anything posted after the last check
+  CHECK(delivered.load() == threads * per_thread);
+  for (auto& s : seen) {
+    REQUIRE(s.size() == per_thread);
+    CHECK(std::is_sorted(s.begin(), s.end()));
+    CHECK(std::adjacent_find(s.begin(), s.end()) == s.end());
+  }
+}
+
+TEST_CASE("a call posted from another thread wakes a loop blocked in the kernel", "[loop][post]") {
+  auto& loop = net::loop::current();
+  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  bool woke = false;
+  // The loop blocks in its wait on a recv that only the posted call satisfies.
+  auto reader = [&]() -> net::task<> {
+    std::array<std::byte, 4> buf;
+    auto r = co_await loop.recv(a, buf);
+    woke = r.ok();
+  };
+  std::thread poster([&, fd = b] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    loop.post([fd] { CHECK(::write(fd, "x", 1) == 1); });
+  });
+  netxx_test::run_bounded(reader(), 10'000);
+  poster.join();
+  CHECK(woke);
+  loop.close_now(a);
+  loop.close_now(b);
+}
