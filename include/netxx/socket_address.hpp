@@ -22,7 +22,9 @@ NETXX_BEGIN_NAMESPACE
 /// The `options` of `new net.SocketAddress([options])`, with the spec's defaults.
 /// `port` and `flowlabel` are wide signed integers so that the out-of-range
 /// values Node rejects can be written, and are rejected with Node's errors;
-/// Node's string form of `port` has no C++ counterpart.
+/// Node's string form of `port` has no C++ counterpart. The strings are
+/// views: they must outlive the constructor call (the usual inline
+/// `{.address = "::1"}` does).
 struct socket_address_options {
   /// Default: "127.0.0.1" for ipv4, "::" for ipv6 (std::nullopt picks it; "" is rejected as in Node).
   std::optional<std::string_view> address = std::nullopt;

@@ -39,6 +39,19 @@ net::socket_address address(reader& r) {
   }
 }
 
+// The address one above (+1) or below (-1) `a` in its family, wrapping.
+net::socket_address neighbour(const net::socket_address& a, int step) {
+  auto b = a.bytes();
+  const std::size_t last = a.family() == net::family::ipv4 ? 3 : 15;
+  for (std::size_t i = last + 1; i-- > 0;) {
+    const bool carry = step > 0 ? b[i] == 0xff : b[i] == 0;
+    b[i] = static_cast<std::uint8_t>(b[i] + step);
+    if (!carry) break;
+  }
+  if (a.family() == net::family::ipv4) return net::socket_address::from_ipv4({b[0], b[1], b[2], b[3]});
+  return net::socket_address::from_ipv6(b);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -89,8 +102,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (bl.check(q) != ref.check(q)) std::abort();
     }
     ref.rules = bl.rule_list();
-    for (const auto& b : bounds)
-      if (!bl.check(b)) std::abort();
+  }
+  for (const auto& b : bounds) {
+    if (!bl.check(b)) std::abort();  // inside: blocked
+    for (int step : {-1, 1}) {       // just outside: blocked only if another rule says so
+      const auto n = neighbour(b, step);
+      if (bl.check(n) != ref.check(n)) std::abort();
+    }
   }
   return 0;
 }
