@@ -235,9 +235,13 @@ class interval_set {
 /// call's `type`) or a net::socket_address (whose own family wins).
 class address_arg {
  public:
-  constexpr address_arg(std::string_view text) noexcept : text_(text) {}               // NOLINT: implicit like Node
-  constexpr address_arg(const char* text) noexcept : text_(text) {}                    // NOLINT
-  address_arg(const std::string& text) noexcept : text_(text) {}                       // NOLINT
+  /// Address text, read with the call's `type` (implicit: an argument reads as in Node).
+  constexpr address_arg(std::string_view text) noexcept : text_(text) {}  // NOLINT
+  /// Address text.
+  constexpr address_arg(const char* text) noexcept : text_(text) {}  // NOLINT
+  /// Address text.
+  address_arg(const std::string& text) noexcept : text_(text) {}  // NOLINT
+  /// A net.SocketAddress: its own family wins over `type`, as in Node.
   constexpr address_arg(const socket_address& address) noexcept : address_(address) {}  // NOLINT
 
   /// The address, built as Node builds it (`new SocketAddress({address, family})`), with its errors.
@@ -280,6 +284,7 @@ class block_list {
     int prefix;             // the subnet prefix (else 0)
   };
 
+  /// `new net.BlockList()`: no rules.
   constexpr block_list() = default;
 
   /// blockList.addAddress(address[, type]).

@@ -29,25 +29,36 @@ constexpr std::string_view to_string(family f) noexcept { return f == family::ip
 /// "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" (45 characters).
 class ip_string {
  public:
+  /// The longest address text.
   static constexpr std::size_t capacity = 45;
 
+  /// Empty text.
   constexpr ip_string() noexcept = default;
+  /// The text.
   constexpr std::string_view view() const noexcept { return {data_.data(), size_}; }
-  constexpr operator std::string_view() const noexcept { return view(); }  // NOLINT: reads like Node's string
+  /// Implicit, so the text reads where Node's string would.
+  constexpr operator std::string_view() const noexcept { return view(); }  // NOLINT
   /// A std::string copy (not usable in constant expressions with libstdc++ 12 under clang 14).
   std::string str() const { return std::string(view()); }
+  /// NUL-terminated characters.
   constexpr const char* data() const noexcept { return data_.data(); }
+  /// Length in characters.
   constexpr std::size_t size() const noexcept { return size_; }
+  /// Whether the text is empty.
   constexpr bool empty() const noexcept { return size_ == 0; }
 
+  /// Appends a character; beyond `capacity` it is dropped (netxx never writes that much).
   constexpr void push_back(char c) noexcept {
     if (size_ < capacity) data_[size_++] = c;
   }
+  /// Appends characters, as push_back does.
   constexpr void append(std::string_view s) noexcept {
     for (char c : s) push_back(c);
   }
 
+  /// Compares the text.
   friend constexpr bool operator==(const ip_string& a, const ip_string& b) noexcept { return a.view() == b.view(); }
+  /// Compares the text with a string.
   friend constexpr bool operator==(const ip_string& a, std::string_view b) noexcept { return a.view() == b; }
 
  private:
@@ -331,11 +342,14 @@ constexpr int is_ip(std::string_view input) noexcept {
 /// with Node's ERR_INVALID_ARG_VALUE.
 class family_arg {
  public:
-  constexpr family_arg(family f) noexcept : value_(f) {}                // NOLINT: implicit, like Node's
+  /// A family (implicit: an argument reads as in Node).
+  constexpr family_arg(family f) noexcept : value_(f) {}  // NOLINT
+  /// Node's string, any case; the view must outlive the call it is passed to.
   constexpr family_arg(std::string_view name) noexcept : name_(name) {  // NOLINT
     if (detail::iequals(name, "ipv4")) value_ = family::ipv4;
     else if (detail::iequals(name, "ipv6")) value_ = family::ipv6;
   }
+  /// Node's string, any case.
   constexpr family_arg(const char* name) noexcept : family_arg(std::string_view(name)) {}  // NOLINT
 
   /// The family, or std::nullopt when the string named none.

@@ -71,6 +71,7 @@ inline std::string out_of_range_received(std::int64_t v) {
 /// std::hash.
 class socket_address {
  public:
+  /// The constructor's options, as `net::socket_address::options{...}`.
   using options = socket_address_options;
 
   /// `new net.SocketAddress()`: 127.0.0.1, port 0.
