@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds netxx's test suite and runs all of it: every I/O test once under
+# NETXX_BACKEND=io_uring and once under NETXX_BACKEND=epoll (CTest registers
+# both), plus the differential tests against Node v23.5.0.
+#   scripts/test.sh                     g++, warnings as errors
+#   scripts/test.sh --compiler clang++  another compiler
+#   scripts/test.sh --sanitize          ASan + UBSan build
+set -eu
+cd "$(dirname "$0")/.."
+compiler=g++
+preset=dev
+build_type=Debug
+flags=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --compiler) compiler="$2"; shift 2 ;;
+    --sanitize) preset=asan; shift ;;
+    *) echo "usage: scripts/test.sh [--compiler CXX] [--sanitize]" >&2; exit 2 ;;
+  esac
+done
+scripts/deps.sh
+if [ "$preset" = asan ]; then
+  flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+fi
+node="$(scripts/fetch-node.sh || true)"
+[ -n "$node" ] || echo "note: no Node v23.5.0; the differential tests will be reported as skipped" >&2
+dir="build/test-$(basename "$compiler")-$preset"
+cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER="$compiler" -DCMAKE_BUILD_TYPE=$build_type \
+  -DNETXX_WERROR=ON -DNETXX_BUILD_BENCHMARKS=OFF -DCMAKE_CXX_FLAGS="$flags" -DNETXX_NODE23="$node" >/dev/null
+cmake --build "$dir" -j"$(nproc)"
+cd "$dir"
+ctest --output-on-failure -j"$(nproc)" --timeout 300
