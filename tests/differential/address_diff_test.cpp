@@ -144,8 +144,9 @@ TEST_CASE("netxx answers every corpus input exactly as Node v23.5.0, apart from 
   netxx_diff::generator gen(seed);
   const auto corpus = gen.corpus();
 
-  char dir_template[] = "/tmp/netxx-address-diff-XXXXXX";
-  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string tmp = env("TMPDIR").empty() ? "/tmp" : env("TMPDIR");
+  std::string dir_template = tmp + "/netxx-address-diff-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template.data()) != nullptr);
   const std::string dir = dir_template;
   const std::string corpus_path = dir + "/corpus.jsonl", answers_path = dir + "/answers.jsonl";
   {
