@@ -129,7 +129,8 @@ TEST_CASE("accept, connect, send, recv and close move bytes over a real connecti
 
 TEST_CASE("sendmsg gathers several buffers into one write, in order", "[io]") {
   const int family = GENERATE(AF_INET, AF_UNIX);
-  auto [a, b] = netxx_test::connected_pair(family);
+  const auto fds_ = netxx_test::connected_pair(family);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   std::string parts[] = {"first,", "second,", "third"};
   std::array<iovec, 3> iov{};
@@ -155,7 +156,8 @@ TEST_CASE("sendmsg gathers several buffers into one write, in order", "[io]") {
 }
 
 TEST_CASE("recv resumes with 0 at end of stream", "[io]") {
-  auto [a, b] = netxx_test::connected_pair(AF_INET6);
+  const auto fds_ = netxx_test::connected_pair(AF_INET6);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   net::set_timeout([fd = b] { ::shutdown(fd, SHUT_WR); }, 5);
   auto reader = [&]() -> net::task<int> {
@@ -174,7 +176,8 @@ TEST_CASE("cancelling a pending recv with a stop_token resumes it with ABORT_ERR
   CAPTURE(family_name(family));
   auto& loop = net::loop::current();
   const int fds_before = netxx_test::open_fds();
-  auto [a, b] = netxx_test::connected_pair(family);
+  const auto fds_ = netxx_test::connected_pair(family);
+  const int a = fds_.first, b = fds_.second;
   for (int round = 0; round < 100; ++round) {
     std::stop_source src;
     net::set_timeout([&] { src.request_stop(); }, 1);
@@ -202,7 +205,8 @@ TEST_CASE("cancelling a pending recv with a stop_token resumes it with ABORT_ERR
 }
 
 TEST_CASE("a stop requested on another thread cancels a pending recv", "[io][cancel]") {
-  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  const auto fds_ = netxx_test::connected_pair(AF_UNIX);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   std::stop_source src;
   std::thread t([&] {
@@ -222,7 +226,8 @@ TEST_CASE("a stop requested on another thread cancels a pending recv", "[io][can
 
 TEST_CASE("an operation whose token is already stopped fails at once without touching the socket",
           "[io][cancel]") {
-  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  const auto fds_ = netxx_test::connected_pair(AF_UNIX);
+  const int a = fds_.first, b = fds_.second;
   REQUIRE(::write(b, "data", 4) == 4);
   auto& loop = net::loop::current();
   std::stop_source src;
@@ -240,7 +245,8 @@ TEST_CASE("an operation whose token is already stopped fails at once without tou
 }
 
 TEST_CASE("closing a descriptor resumes what waits on it with ABORT_ERR", "[io][cancel]") {
-  auto [a, b] = netxx_test::connected_pair(AF_INET);
+  const auto fds_ = netxx_test::connected_pair(AF_INET);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   std::error_code got;
   auto reader = [&]() -> net::task<> {
@@ -266,7 +272,8 @@ TEST_CASE("closing a descriptor resumes what waits on it with ABORT_ERR", "[io][
 TEST_CASE("destroying a coroutine with a recv in flight abandons it safely", "[io][cancel]") {
   auto& loop = net::loop::current();
   const int fds_before = netxx_test::open_fds();
-  auto [a, b] = netxx_test::connected_pair(AF_INET);
+  const auto fds_ = netxx_test::connected_pair(AF_INET);
+  const int a = fds_.first, b = fds_.second;
   {
     auto reader = [&]() -> net::task<> {
       std::array<std::byte, 4096> buf;  // in the frame: freed with it
@@ -315,7 +322,8 @@ TEST_CASE("connect to a closed port fails with ECONNREFUSED", "[io][errors]") {
 }
 
 TEST_CASE("sending to a peer that reset gives ECONNRESET or EPIPE, never SIGPIPE", "[io][errors]") {
-  auto [a, b] = netxx_test::connected_pair(AF_INET);
+  const auto fds_ = netxx_test::connected_pair(AF_INET);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   // The peer closes with unread data in its buffer: the kernel answers with RST.
   REQUIRE(::write(a, "unread", 6) == 6);
@@ -336,7 +344,8 @@ TEST_CASE("sending to a peer that reset gives ECONNRESET or EPIPE, never SIGPIPE
 }
 
 TEST_CASE("a socket that always has data does not starve timers", "[io][fairness]") {
-  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  const auto fds_ = netxx_test::connected_pair(AF_UNIX);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   std::vector<std::byte> fill(100'000, std::byte{'z'});
   REQUIRE(::write(b, fill.data(), fill.size()) == static_cast<ssize_t>(fill.size()));

@@ -30,7 +30,8 @@ TEST_CASE("run() returns once the last referenced timer has fired", "[loop][aliv
 }
 
 TEST_CASE("run() waits for a pending I/O operation and returns when it completes", "[loop][alive]") {
-  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  const auto fds_ = netxx_test::connected_pair(AF_UNIX);
+  const int a = fds_.first, b = fds_.second;
   auto& loop = net::loop::current();
   bool received = false;
   auto reader = [&]() -> net::task<> {
@@ -112,7 +113,8 @@ TEST_CASE("post from 4 threads delivers every call exactly once, in each thread'
 
 TEST_CASE("a call posted from another thread wakes a loop blocked in the kernel", "[loop][post]") {
   auto& loop = net::loop::current();
-  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  const auto fds_ = netxx_test::connected_pair(AF_UNIX);
+  const int a = fds_.first, b = fds_.second;
   bool woke = false;
   // The loop blocks in its wait on a recv that only the posted call satisfies.
   auto reader = [&]() -> net::task<> {
