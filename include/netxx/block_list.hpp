@@ -244,16 +244,16 @@ class address_arg {
   /// Address text.
   address_arg(const std::string& text) noexcept : text_(text) {}  // NOLINT
   /// A net.SocketAddress: its own family wins over `type`, as in Node.
-  constexpr address_arg(const socket_address& address) noexcept : address_(address) {}  // NOLINT
+  constexpr address_arg(const socket_address& address) noexcept : address_(address), is_address_(true) {}  // NOLINT
 
   /// The address, built as Node builds it (`new SocketAddress({address, family})`), with its errors.
   constexpr socket_address resolve(const family_arg& type) const {
-    if (address_) return *address_;
+    if (is_address_) return address_;
     return socket_address({.address = text_, .family = type});
   }
   /// As resolve(), std::nullopt instead of an error (BlockList.check's leniency).
   constexpr std::optional<socket_address> try_resolve(const family_arg& type) const noexcept {
-    if (address_) return address_;
+    if (is_address_) return address_;
     const auto fam = type.get();
     if (!fam) return std::nullopt;
     if (*fam == family::ipv4) {
@@ -267,8 +267,11 @@ class address_arg {
   }
 
  private:
+  // Not std::optional: gcc 12 under sanitizers warns (wrongly) that its
+  // payload may be read uninitialised.
   std::string_view text_;
-  std::optional<socket_address> address_;
+  socket_address address_;
+  bool is_address_ = false;
 };
 
 /// net.BlockList. The `type` arguments take a netxx::family or Node's string
