@@ -7,6 +7,8 @@
 #include "loop.hpp"
 #include "task.hpp"
 #include "timer.hpp"
+#include "socket.hpp"
+#include "server.hpp"
 
 #if __has_include("ip.hpp")
 #  include "ip.hpp"

@@ -1,0 +1,76 @@
+#pragma once
+// Socket system calls shared by server and socket: creating, binding and
+// listening, Unix paths (filesystem and abstract), options, names.
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "../config.hpp"
+#include "../errors.hpp"
+#include "../ip.hpp"
+#include "../socket_address.hpp"
+#include "sockaddr.hpp"
+
+NETXX_BEGIN_NAMESPACE
+namespace detail {
+
+/// Bytes of sun_path on Linux (108). Node documents 107 usable characters
+/// because libuv keeps a terminating NUL for filesystem paths.
+constexpr std::size_t unix_path_max = sizeof(sockaddr_un::sun_path);
+
+/// A Unix address: a filesystem path, or a Linux abstract name when the
+/// first character is '\0'. Fails with ENAMETOOLONG when it does not fit.
+inline std::optional<socklen_t> to_unix_sockaddr(std::string_view path, sockaddr_storage& out, int& err) noexcept {
+  std::memset(&out, 0, sizeof out);
+  auto* un = reinterpret_cast<sockaddr_un*>(&out);
+  un->sun_family = AF_UNIX;
+  const bool abstract = !path.empty() && path[0] == '\0';
+  // A filesystem path needs its NUL inside sun_path; an abstract name does not.
+  if (path.empty() || path.size() > unix_path_max - (abstract ? 0 : 1)) {
+    err = path.empty() ? EINVAL : ENAMETOOLONG;
+    return std::nullopt;
+  }
+  std::memcpy(un->sun_path, path.data(), path.size());
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+}
+
+inline int set_int_option(int fd, int level, int name, int value) noexcept {
+  return ::setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+/// Node's socket.setKeepAlive(enable, initialDelay): SO_KEEPALIVE, and with
+/// it TCP_KEEPIDLE (seconds, at least 1), TCP_KEEPINTVL=1, TCP_KEEPCNT=10 as libuv sets.
+inline int set_keep_alive(int fd, bool enable, std::int64_t initial_delay_ms) noexcept {
+  if (int r = set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, enable ? 1 : 0); r < 0 || !enable) return r;
+  const int idle = initial_delay_ms >= 1000 ? static_cast<int>(initial_delay_ms / 1000) : 1;
+  if (int r = set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle); r < 0) return r;
+  if (int r = set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, 1); r < 0) return r;
+  return set_int_option(fd, IPPROTO_TCP, TCP_KEEPCNT, 10);
+}
+
+/// The address of fd's own end (local = true) or its peer's, if IP.
+inline std::optional<socket_address> socket_name(int fd, bool local) noexcept {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  int r = local ? ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (r != 0) return std::nullopt;
+  return from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+/// "IPv4" / "IPv6", as Node's address().family.
+constexpr std::string_view family_string(family f) noexcept { return f == family::ipv4 ? "IPv4" : "IPv6"; }
+
+}  // namespace detail
+NETXX_END_NAMESPACE

@@ -1,0 +1,429 @@
+// net.Server and the socket stream core, awaitable face, over real TCP
+// (127.0.0.1, ::1) and Unix sockets (paths and abstract names).
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "net_test.hpp"
+
+using netxx_test::bytes;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("netxx-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+// Connects a plain blocking client to the server's address.
+int connect_to(const net::server& srv) {
+  auto a = *srv.address();
+  sockaddr_storage ss{};
+  socklen_t len;
+  int domain;
+  if (!a.path.empty()) {
+    int err = 0;
+    len = *net::detail::to_unix_sockaddr(a.path, ss, err);
+    domain = AF_UNIX;
+  } else {
+    auto sa = net::socket_address(net::socket_address_options{
+        .address = a.address, .family = a.family == "IPv4" ? net::family::ipv4 : net::family::ipv6, .port = a.port});
+    len = net::detail::to_sockaddr(sa, ss);
+    domain = ss.ss_family;
+  }
+  int fd = ::socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
+  return fd;
+}
+
+// Echoes one connection until the peer ends, then ends its side.
+net::task<std::uint64_t> echo_one(net::socket s) {
+  std::array<std::byte, 4096> buf;
+  while (std::size_t n = co_await s.read(buf)) co_await s.write(std::span(buf).first(n));
+  co_await s.end();
+  co_return s.bytes_read();
+}
+
+}  // namespace
+
+TEST_CASE("a server echoes bytes over IPv4, IPv6, a Unix path and an abstract name", "[server][socket]") {
+  const std::string path = temp_path("echo.sock");
+  const std::string abstract = std::string(1, '\0') + "netxx-" + std::to_string(::getpid());
+  struct where {
+    const char* what;
+    net::listen_options opts;
+  };
+  const where places[] = {
+      {"IPv4", {.port = 0, .host = "127.0.0.1"}},
+      {"IPv6", {.port = 0, .host = "::1"}},
+      {"Unix path", {.path = path}},
+      {"abstract", {.path = abstract}},
+  };
+  for (const auto& w : places) {
+    CAPTURE(w.what);
+    auto srv = net::create_server();
+    srv.listen(w.opts);
+    REQUIRE(srv.listening());
+    auto body = [&]() -> net::task<std::string> {
+      std::string got;
+      std::thread client([&] {
+        int fd = connect_to(srv);
+        const std::string msg = std::string("hello over ") + w.what;
+        REQUIRE(::write(fd, msg.data(), msg.size()) == static_cast<ssize_t>(msg.size()));
+        ::shutdown(fd, SHUT_WR);
+        char buf[256];
+        ssize_t n;
+        while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+        ::close(fd);
+      });
+      net::socket s = co_await srv.accept();
+      CHECK(srv.get_connections() == 1);
+      CHECK(s.ready_state_string() == "open");
+      auto n = co_await echo_one(s);
+      CHECK(s.ready_state_string() == "closed");  // both sides ended
+      CHECK(n == s.bytes_written());
+      client.join();
+      co_return got;
+    };
+    CHECK(netxx_test::run_bounded(body()) == std::string("hello over ") + w.what);
+    srv.close();
+    CHECK_FALSE(srv.listening());
+    CHECK_FALSE(srv.address());
+  }
+  CHECK_FALSE(std::filesystem::exists(path));  // close() removed the socket file
+}
+
+TEST_CASE("address() reports an OS-assigned port, the family, and the path of a Unix server", "[server]") {
+  auto srv = net::create_server();
+  CHECK_FALSE(srv.address());  // before listen: null, as in Node
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  auto a = *srv.address();
+  CHECK(a.address == "127.0.0.1");
+  CHECK(a.family == "IPv4");
+  CHECK(a.port > 0);
+  srv.close();
+
+  auto dual = net::create_server();
+  dual.listen({});  // no host: `::`, dual-stack
+  CHECK(dual.address()->address == "::");
+  CHECK(dual.address()->family == "IPv6");
+  dual.close();
+
+  const std::string path = temp_path("addr.sock");
+  auto u = net::create_server();
+  u.listen({.path = path});
+  CHECK(u.address()->path == path);
+  u.close();
+}
+
+TEST_CASE("listen errors read as Node's", "[server][errors]") {
+  auto a = net::create_server();
+  a.listen({.port = 0, .host = "127.0.0.1"});
+  const auto port = a.address()->port;
+
+  SECTION("listen twice: ERR_SERVER_ALREADY_LISTEN") {
+    try {
+      a.listen({.port = 0, .host = "127.0.0.1"});
+      FAIL("no error");
+    } catch (const net::error& e) {
+      CHECK(e.code() == net::errc::err_server_already_listen);
+    }
+  }
+  SECTION("a port in use: EADDRINUSE, worded as Node words it") {
+    auto b = net::create_server();
+    try {
+      b.listen({.port = port, .host = "127.0.0.1"});
+      FAIL("no error");
+    } catch (const net::error& e) {
+      CHECK(e.code() == std::errc::address_in_use);
+      CHECK(e.code_string() == "EADDRINUSE");
+      CHECK(std::string(e.what()) == "listen EADDRINUSE: address already in use 127.0.0.1:" + std::to_string(port));
+      CHECK(e.syscall() == "listen");
+      CHECK(e.port() == port);
+    }
+    CHECK_FALSE(b.listening());
+    // listen again after an error works
+    b.listen({.port = 0, .host = "127.0.0.1"});
+    CHECK(b.listening());
+    b.close();
+  }
+  SECTION("a bad port: ERR_SOCKET_BAD_PORT") {
+    auto b = net::create_server();
+    CHECK_THROWS_MATCHES(b.listen({.port = 65536}), net::error,
+                         Catch::Matchers::Predicate<net::error>(
+                             [](const net::error& e) { return e.code() == net::errc::err_socket_bad_port; }));
+    CHECK_THROWS_AS(b.listen({.port = -1}), net::error);
+  }
+  SECTION("a Unix path longer than sun_path: ENAMETOOLONG, not a truncated path") {
+    auto b = net::create_server();
+    const std::string longpath = "/tmp/" + std::string(120, 'x');
+    try {
+      b.listen({.path = longpath});
+      FAIL("no error");
+    } catch (const net::error& e) {
+      CHECK(e.code_string() == "ENAMETOOLONG");
+    }
+    // 107 characters fit (108 with the NUL); 108 do not.
+    const std::string fits = "/tmp/" + std::string(107 - 5, 'y');
+    REQUIRE(fits.size() == 107);
+    b.listen({.path = fits});
+    CHECK(b.listening());
+    b.close();
+    CHECK_THROWS_AS(b.listen({.path = fits + "z"}), net::error);
+  }
+  SECTION("a host that is no IP address and no name") {
+    auto b = net::create_server();
+    CHECK_THROWS_AS(b.listen({.port = 0, .host = "not an address"}), net::error);
+  }
+  a.close();
+}
+
+TEST_CASE("close() wakes a pending accept with ERR_SERVER_NOT_RUNNING, and close() twice is an error", "[server]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "::1"});
+  auto body = [&]() -> net::task<std::string> {
+    net::set_timeout([&] { srv.close(); }, 5);
+    try {
+      co_await srv.accept();
+    } catch (const net::error& e) {
+      co_return std::string(e.code_string());
+    }
+    co_return "accepted";
+  };
+  CHECK(netxx_test::run_bounded(body()) == "ERR_SERVER_NOT_RUNNING");
+  CHECK_THROWS_AS(srv.close(), net::error);
+  CHECK(net::loop::current().core().refs() == 0);
+}
+
+TEST_CASE("an unref'd server's pending accept does not keep run() going", "[server][alive]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  bool accepted = false;
+  auto acceptor = [&]() -> net::task<> {
+    try {
+      co_await srv.accept();
+      accepted = true;
+    } catch (const net::error&) {
+    }
+  };
+  net::spawn(acceptor());
+  srv.unref();
+  net::run();  // returns although an accept is pending
+  CHECK_FALSE(accepted);
+  srv.ref();
+  CHECK(net::loop::current().alive());
+  srv.close();
+  net::run();  // the accept resumes with an error and the loop empties
+  CHECK_FALSE(net::loop::current().alive());
+}
+
+TEST_CASE("a peer that resets reaches the reader as read ECONNRESET", "[socket][errors]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  auto body = [&]() -> net::task<std::string> {
+    int fd = connect_to(srv);
+    net::socket s = co_await srv.accept();
+    ::write(fd, "x", 1);
+    linger lg{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    ::close(fd);  // RST
+    std::array<std::byte, 16> buf;
+    try {
+      co_await s.read(buf);  // the byte that arrived first
+      co_await s.read(buf);
+    } catch (const net::error& e) {
+      co_return std::string(e.what());
+    }
+    co_return "no error";
+  };
+  CHECK(netxx_test::run_bounded(body()) == "read ECONNRESET");
+  srv.close();
+}
+
+TEST_CASE("write after end is ERR_STREAM_WRITE_AFTER_END, read after destroy is ERR_SOCKET_CLOSED", "[socket][errors]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  auto body = [&]() -> net::task<std::vector<std::string>> {
+    int fd = connect_to(srv);
+    net::socket s = co_await srv.accept();
+    std::vector<std::string> codes;
+    co_await s.end();
+    CHECK(s.ready_state_string() == "readOnly");
+    try {
+      co_await s.write("late");
+    } catch (const net::error& e) {
+      codes.emplace_back(e.code_string());
+    }
+    s.destroy();
+    CHECK(s.destroyed());
+    CHECK(s.ready_state_string() == "closed");
+    std::array<std::byte, 4> buf;
+    try {
+      co_await s.read(buf);
+    } catch (const net::error& e) {
+      codes.emplace_back(e.code_string());
+    }
+    ::close(fd);
+    co_return codes;
+  };
+  CHECK(netxx_test::run_bounded(body()) == std::vector<std::string>{"ERR_STREAM_WRITE_AFTER_END", "ERR_SOCKET_CLOSED"});
+  srv.close();
+}
+
+TEST_CASE("destroy() resumes a pending read with ERR_SOCKET_CLOSED", "[socket]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  auto body = [&]() -> net::task<std::string> {
+    int fd = connect_to(srv);
+    net::socket s = co_await srv.accept();
+    net::set_timeout([s]() mutable { s.destroy(); }, 5);
+    std::array<std::byte, 4> buf;
+    std::string r = "read returned";
+    try {
+      co_await s.read(buf);
+    } catch (const net::error& e) {
+      r = std::string(e.code_string());
+    }
+    ::close(fd);
+    co_return r;
+  };
+  CHECK(netxx_test::run_bounded(body()) == "ERR_SOCKET_CLOSED");
+  srv.close();
+}
+
+TEST_CASE("socket properties: addresses, ports, families, byte counts", "[socket]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "::1"});
+  auto body = [&]() -> net::task<> {
+    int fd = connect_to(srv);
+    net::socket s = co_await srv.accept();
+    CHECK(s.local_address() == "::1");
+    CHECK(s.local_family() == "IPv6");
+    CHECK(s.local_port() == srv.address()->port);
+    CHECK(s.remote_address() == "::1");
+    CHECK(s.remote_family() == "IPv6");
+    sockaddr_in6 me{};
+    socklen_t len = sizeof me;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len);
+    CHECK(s.remote_port() == ntohs(me.sin6_port));
+    CHECK(s.address().port == s.local_port());
+    ::write(fd, "12345", 5);
+    std::array<std::byte, 16> buf;
+    const std::size_t n = co_await s.read(buf);  // co_await outside CHECK: GCC 12 and temporaries
+    CHECK(n == 5);
+    co_await s.write("abc");
+    CHECK(s.bytes_read() == 5);
+    CHECK(s.bytes_written() == 3);
+    s.set_no_delay().set_keep_alive(true, 5000);
+    int v = 0;
+    len = sizeof v;
+    ::getsockopt(s.fd(), IPPROTO_TCP, TCP_NODELAY, &v, &len);
+    CHECK(v == 1);
+    ::getsockopt(s.fd(), SOL_SOCKET, SO_KEEPALIVE, &v, &len);
+    CHECK(v == 1);
+    ::getsockopt(s.fd(), IPPROTO_TCP, TCP_KEEPIDLE, &v, &len);
+    CHECK(v == 5);
+    ::getsockopt(s.fd(), IPPROTO_TCP, TCP_KEEPCNT, &v, &len);
+    CHECK(v == 10);
+    ::close(fd);
+  };
+  netxx_test::run_bounded(body());
+  srv.close();
+}
+
+TEST_CASE("a writer to a peer that reads nothing is suspended by the kernel, not buffered", "[socket][backpressure]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  auto body = [&]() -> net::task<std::uint64_t> {
+    int fd = connect_to(srv);  // never reads
+    net::socket s = co_await srv.accept();
+    std::vector<std::byte> chunk(64 * 1024, std::byte{'b'});
+    std::uint64_t written_when_stopped = 0;
+    auto writer = [&]() -> net::task<> {
+      try {
+        for (;;) co_await s.write(chunk);
+      } catch (const net::error&) {
+      }
+    };
+    net::spawn(writer());
+    co_await net::sleep(50);  // the writer is parked on a full socket by now
+    written_when_stopped = s.bytes_written();
+    co_await net::sleep(20);
+    CHECK(s.bytes_written() == written_when_stopped);  // no progress without a reader
+    s.destroy();
+    co_await net::sleep(1);
+    ::close(fd);
+    co_return written_when_stopped;
+  };
+  auto w = netxx_test::run_bounded(body());
+  // Bounded by the kernel's buffers (a few MiB on loopback), never by us.
+  CHECK(w > 0);
+  CHECK(w < 64ull * 1024 * 1024);
+  srv.close();
+}
+
+TEST_CASE("200 concurrent clients each get back exactly the random bytes they sent", "[server][socket][load]") {
+  auto srv = net::create_server({.no_delay = true});
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  constexpr int clients = 200;
+  constexpr std::size_t per_client = 64 * 1024;
+  const int fds_before = netxx_test::open_fds();
+  auto body = [&]() -> net::task<int> {
+    int served = 0;
+    auto serve = [&](net::socket s) -> net::task<> {
+      co_await echo_one(std::move(s));
+      ++served;
+    };
+    int ok = 0, finished = 0;
+    auto client = [&](int seed) -> net::task<> {
+      std::mt19937 rng(static_cast<unsigned>(seed));
+      std::vector<std::byte> data(per_client);
+      for (auto& b : data) b = static_cast<std::byte>(rng());
+      auto& loop = net::loop::current();
+      auto a = *srv.address();
+      sockaddr_storage ss{};
+      auto sa = net::socket_address(net::socket_address_options{.address = a.address, .port = a.port});
+      socklen_t len = net::detail::to_sockaddr(sa, ss);
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      auto connected = co_await loop.connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+      REQUIRE(connected.ok());
+      net::socket c = net::socket::adopt(loop, fd, AF_INET);
+      // Random-sized writes from one task, reads in another.
+      auto reader = [&](net::socket r) -> net::task<std::vector<std::byte>> {
+        std::vector<std::byte> got;
+        std::array<std::byte, 8192> buf;
+        while (std::size_t n = co_await r.read(buf)) got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+        co_return got;
+      };
+      std::vector<std::byte> got;
+      bool read_done = false;
+      auto run_reader = [&]() -> net::task<> {
+        got = co_await reader(c);
+        read_done = true;
+      };
+      net::spawn(run_reader());
+      std::size_t off = 0;
+      while (off < data.size()) {
+        std::size_t n = std::min<std::size_t>(data.size() - off, 1 + rng() % 9000);
+        co_await c.write(std::span<const std::byte>(data).subspan(off, n));
+        off += n;
+      }
+      co_await c.end();
+      while (!read_done) co_await net::sleep(1);
+      if (got == data) ++ok;
+      ++finished;
+    };
+    auto acceptor = [&]() -> net::task<> {
+      for (int i = 0; i < clients; ++i) net::spawn(serve(co_await srv.accept()));
+    };
+    net::spawn(acceptor());
+    for (int i = 0; i < clients; ++i) net::spawn(client(i));
+    while (served < clients || finished < clients) co_await net::sleep(5);
+    while (srv.get_connections() > 0) co_await net::sleep(1);
+    co_return ok;
+  };
+  CHECK(netxx_test::run_bounded(body(), 60'000) == clients);
+  CHECK(netxx_test::open_fds() == fds_before);  // every connection's descriptor was closed
+  srv.close();
+}
