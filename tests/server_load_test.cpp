@@ -1,0 +1,499 @@
+// net.Server and the socket stream core under load (issue 4, awaitable face),
+// over real loopback sockets: 1,000 concurrent echo clients moving 1 MiB each,
+// 10,000 connect/close cycles without a descriptor leak, close() with open
+// connections, and reuse_port across two loops on two threads.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net_test.hpp"
+
+namespace {
+
+// Runs the loop for a moment, so what close() left for the next turn (Node
+// emits 'close' on a later tick; the server's state, and its descriptors, live
+// until then) has run before descriptors are counted.
+void settle() {
+  netxx_test::run_bounded([]() -> net::task<> { co_await net::sleep(1); }(), 5'000);
+}
+
+// A reproducible pseudo-random byte stream: byte p of stream `seed` is byte
+// p % 8 of splitmix64's output for word p / 8. Stateless, so the writer and
+// the checker can each produce any stretch of it, and no client has to keep
+// its 1 MiB (1 GiB in all) in memory to compare what comes back.
+struct byte_stream {
+  std::uint64_t seed = 0;
+
+  std::uint64_t word(std::uint64_t i) const noexcept {
+    std::uint64_t z = (seed << 40) + i + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  // Writes bytes [pos, pos + out.size()) of the stream into out.
+  void fill(std::uint64_t pos, std::span<std::byte> out) const noexcept {
+    std::size_t k = 0;
+    while (k < out.size()) {
+      const std::uint64_t p = pos + k;
+      const std::uint64_t w = word(p / 8);
+      const std::size_t from = static_cast<std::size_t>(p % 8);
+      const std::size_t n = std::min<std::size_t>(8 - from, out.size() - k);
+      std::memcpy(out.data() + k, reinterpret_cast<const unsigned char*>(&w) + from, n);
+      k += n;
+    }
+  }
+  // True when got is exactly bytes [pos, pos + got.size()) of the stream.
+  bool matches(std::uint64_t pos, std::span<const std::byte> got) const {
+    thread_local std::vector<std::byte> want;  // no suspension between fill and compare
+    want.resize(got.size());
+    fill(pos, want);
+    return std::memcmp(want.data(), got.data(), got.size()) == 0;
+  }
+};
+
+// A random write size, log-uniform from 1 byte to 64 KiB: many tiny writes,
+// many large ones.
+std::size_t random_size(std::mt19937& rng) {
+  const unsigned bits = rng() % 17;
+  return 1 + rng() % (std::size_t{1} << bits);
+}
+
+sockaddr_in loopback4(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+// A non-blocking client socket connected with the loop's connect; -errno on failure.
+net::task<int> connect_v4(std::uint16_t port) {
+  auto& loop = net::loop::current();
+  const sockaddr_in to = loopback4(port);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) co_return -errno;
+  const net::io_result r = co_await loop.connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  if (!r.ok()) {
+    loop.close_now(fd);
+    co_return r.res;
+  }
+  co_return fd;
+}
+
+// --- 1,000 clients x 1 MiB --------------------------------------------------
+
+struct client_result {
+  std::uint64_t written = 0;
+  std::uint64_t read = 0;
+  bool same = true;
+  bool done = false;
+  std::string error;
+};
+
+struct load_state {
+  std::uint16_t port = 0;
+  std::uint64_t per_client = 0;
+  int served = 0;
+  int finished = 0;
+  std::vector<std::string> server_errors;
+  std::vector<client_result> results;
+};
+
+// The server side: a coroutine echo, until the peer ends; then ends its side.
+net::task<> echo(net::socket s, load_state& st) {
+  try {
+    std::vector<std::byte> buf(32 * 1024);
+    while (std::size_t n = co_await s.read(buf)) co_await s.write(std::span<const std::byte>(buf).first(n));
+    co_await s.end();
+  } catch (const std::exception& e) {
+    st.server_errors.emplace_back(e.what());
+  }
+  ++st.served;
+}
+
+net::task<> accept_n(net::server& srv, int n, load_state& st) {
+  try {
+    for (int i = 0; i < n; ++i) net::spawn(echo(co_await srv.accept(), st));
+  } catch (const std::exception& e) {
+    st.server_errors.emplace_back(std::string("accept: ") + e.what());
+  }
+}
+
+// Writes the client's stream in random-sized writes, then ends.
+net::task<> write_stream(net::socket s, byte_stream bs, std::uint64_t total, unsigned seed, client_result& r) {
+  try {
+    std::mt19937 rng(seed);
+    std::vector<std::byte> buf(64 * 1024);
+    std::uint64_t off = 0;
+    while (off < total) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(total - off, random_size(rng)));
+      auto chunk = std::span(buf).first(n);
+      bs.fill(off, chunk);
+      co_await s.write(std::span<const std::byte>(chunk));
+      off += n;
+    }
+    r.written = off;
+    co_await s.end();
+  } catch (const std::exception& e) {
+    r.error = std::string("write: ") + e.what();
+  }
+}
+
+// One client: connects, writes its stream from a second task while this one
+// reads the echo and compares it, byte for byte, with the stream.
+net::task<> load_client(int id, load_state& st) {
+  client_result& r = st.results[static_cast<std::size_t>(id)];
+  try {
+    const int fd = co_await connect_v4(st.port);
+    if (fd < 0) {
+      r.error = "connect " + std::string(net::code_string(net::errno_code(-fd)));
+    } else {
+      auto& loop = net::loop::current();
+      net::socket s = net::socket::adopt(loop, fd, AF_INET);
+      const byte_stream bs{static_cast<std::uint64_t>(id) + 1};
+      net::spawn(write_stream(s, bs, st.per_client, static_cast<unsigned>(id) * 7919u + 1u, r));
+      std::vector<std::byte> buf(32 * 1024);
+      while (std::size_t n = co_await s.read(buf)) {
+        if (r.same && !bs.matches(r.read, std::span<const std::byte>(buf).first(n))) r.same = false;
+        r.read += n;
+      }
+      s.destroy();
+    }
+  } catch (const std::exception& e) {
+    r.error += std::string(" read: ") + e.what();
+  }
+  r.done = true;
+  ++st.finished;
+}
+
+// --- connect/close cycles ---------------------------------------------------
+
+struct cycle_state {
+  std::uint16_t port = 0;
+  int next = 0;       // cycles handed out
+  int total = 0;
+  int clean = 0;      // cycles whose client saw the server's FIN as end of stream
+  int accepted = 0;
+  std::vector<std::string> errors;
+};
+
+net::task<> accept_and_close(net::server& srv, cycle_state& st) {
+  try {
+    while (st.accepted < st.total) {
+      net::socket s = co_await srv.accept();
+      ++st.accepted;
+      s.destroy();  // the server closes first: TIME_WAIT stays on its side
+    }
+  } catch (const std::exception& e) {
+    st.errors.emplace_back(std::string("accept: ") + e.what());
+  }
+}
+
+net::task<> cycle_worker(cycle_state& st) {
+  auto& loop = net::loop::current();
+  while (st.next < st.total) {
+    ++st.next;
+    try {
+      const int fd = co_await connect_v4(st.port);
+      if (fd < 0) {
+        st.errors.emplace_back("connect " + std::string(net::code_string(net::errno_code(-fd))));
+        continue;
+      }
+      net::socket c = net::socket::adopt(loop, fd, AF_INET);
+      std::array<std::byte, 16> buf;
+      const std::size_t n = co_await c.read(buf);
+      if (n == 0) ++st.clean;
+      c.destroy();
+    } catch (const std::exception& e) {
+      st.errors.emplace_back(e.what());
+    }
+  }
+}
+
+// --- reuse_port -------------------------------------------------------------
+
+struct port_worker {
+  std::atomic<int> accepted{0};
+  std::atomic<bool> listening{false};
+  std::atomic<bool> finished{false};
+  net::loop* loop = nullptr;
+  net::server* srv = nullptr;
+  std::string error;
+};
+
+net::task<> accept_until_closed(net::server& srv, port_worker& w, std::atomic<int>& total) {
+  std::vector<net::socket> keep;  // held open until the server closes
+  try {
+    for (;;) {
+      keep.push_back(co_await srv.accept());
+      ++w.accepted;
+      ++total;
+    }
+  } catch (const net::error& e) {
+    if (e.code() != net::errc::err_server_not_running) w.error = e.what();
+  }
+}
+
+// One thread: its own loop (net::loop::current() is per thread) and its own
+// server on the shared port.
+// The thread stays (loop and server alive) until may_exit, so a post() from
+// the main thread never reaches a loop that is gone.
+void serve_on_thread(port_worker& w, std::atomic<int>& port, std::atomic<int>& total, std::atomic<bool>& may_exit) {
+  try {
+    auto srv = net::create_server();
+    net::listen_options o{.port = port.load(), .host = "127.0.0.1", .reuse_port = true};
+    srv.listen(o);
+    if (port.load() == 0) port = srv.address()->port;
+    w.loop = &net::loop::current();
+    w.srv = &srv;
+    w.listening = true;
+    netxx_test::run_bounded(accept_until_closed(srv, w, total), 30'000);
+    settle();
+    w.finished = true;
+    while (!may_exit) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } catch (const std::exception& e) {
+    w.error = e.what();
+    w.finished = true;
+  }
+}
+
+template <typename Pred>
+bool wait_for(Pred p, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!p()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST_CASE("1,000 concurrent clients each sending 1 MiB of random data in random-sized writes get back exactly what they sent",
+          "[server][socket][load]") {
+  constexpr int clients = 1000;
+  net::loop::current();  // the loop's own descriptors are not the test's
+  const int fds_before = netxx_test::open_fds();
+  const auto t0 = std::chrono::steady_clock::now();
+  load_state st;
+  st.per_client = 1024 * 1024;
+  st.results.resize(clients);
+  {
+    auto srv = net::create_server({.no_delay = true});
+    net::listen_options o{.port = 0, .host = "127.0.0.1", .backlog = 2048};
+    srv.listen(o);
+    st.port = srv.address()->port;
+    auto body = [](net::server& srv, load_state& st) -> net::task<std::size_t> {
+      net::spawn(accept_n(srv, clients, st));
+      for (int i = 0; i < clients; ++i) net::spawn(load_client(i, st));
+      std::size_t peak = 0;
+      while (st.finished < clients || st.served < clients) {
+        peak = std::max(peak, srv.get_connections());
+        co_await net::sleep(10);
+      }
+      co_return peak;
+    };
+    const std::size_t peak = netxx_test::run_bounded(body(srv, st), 240'000);
+    CHECK(peak > 1);  // the connections were served concurrently
+    CHECK(srv.get_connections() == 0);
+    srv.close();
+  }
+  settle();
+  const double secs = seconds_since(t0);
+  std::fprintf(stderr, "[%s] 1,000 clients x 1 MiB echoed in %.2f s\n", netxx_test::requested_backend().c_str(), secs);
+
+  CHECK(st.server_errors.empty());
+  if (!st.server_errors.empty()) FAIL_CHECK("first server error: " << st.server_errors.front());
+  int exact = 0;
+  const client_result* first_bad = nullptr;
+  int first_bad_id = -1;
+  for (int i = 0; i < clients; ++i) {
+    const auto& r = st.results[static_cast<std::size_t>(i)];
+    if (r.done && r.error.empty() && r.written == st.per_client && r.read == st.per_client && r.same) {
+      ++exact;
+    } else if (!first_bad) {
+      first_bad = &r;
+      first_bad_id = i;
+    }
+  }
+  if (first_bad) {
+    INFO("client " << first_bad_id << ": written " << first_bad->written << ", read " << first_bad->read
+                   << ", same " << first_bad->same << ", error '" << first_bad->error << "'");
+    CHECK(false);
+  }
+  CHECK(exact == clients);
+  CHECK(netxx_test::open_fds() == fds_before);
+}
+
+TEST_CASE("10,000 connect/close cycles leave the number of open descriptors where it started", "[server][socket][fds]") {
+  net::loop::current();
+  const int fds_before = netxx_test::open_fds();
+  cycle_state st;
+  st.total = 10'000;
+  {
+    auto srv = net::create_server();
+    srv.listen({.port = 0, .host = "127.0.0.1"});
+    st.port = srv.address()->port;
+    const int fds_listening = netxx_test::open_fds();
+    auto body = [](net::server& srv, cycle_state& st) -> net::task<> {
+      net::spawn(accept_and_close(srv, st));
+      std::vector<net::task<>> workers;
+      for (int i = 0; i < 50; ++i) workers.push_back(cycle_worker(st));  // 50 cycles in flight
+      for (auto& w : workers) net::spawn(std::move(w));
+      while (st.next < st.total || st.accepted < st.total) co_await net::sleep(5);
+      co_await net::sleep(5);  // the last clients read their end of stream
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    netxx_test::run_bounded(body(srv, st), 120'000);
+    std::fprintf(stderr, "[%s] 10,000 connect/close cycles in %.2f s\n", netxx_test::requested_backend().c_str(),
+                 seconds_since(t0));
+    CHECK(netxx_test::open_fds() == fds_listening);  // with the server in both readings
+    CHECK(srv.get_connections() == 0);
+    srv.close();
+  }
+  settle();
+  CHECK(st.errors.empty());
+  if (!st.errors.empty()) FAIL_CHECK("first error: " << st.errors.front() << " (" << st.errors.size() << " in all)");
+  CHECK(st.accepted == st.total);
+  CHECK(st.clean == st.total);
+  CHECK(netxx_test::open_fds() == fds_before);
+}
+
+TEST_CASE("close() with open connections: the server stops accepting but the accepted connections keep working",
+          "[server][socket][close]") {
+  net::loop::current();
+  const int fds_before = netxx_test::open_fds();
+  std::optional<net::server> holder(net::create_server());
+  net::server& srv = *holder;
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  const std::uint16_t port = srv.address()->port;
+
+  struct outcome {
+    std::string refused;           // the error of a connect after close()
+    std::string echoed;            // what the old connection echoed after close()
+    std::size_t connections = 0;   // getConnections() after close()
+    bool listening = true;
+    bool end_of_stream = false;
+  };
+  auto body = [](net::server& srv, std::uint16_t port) -> net::task<outcome> {
+    auto& loop = net::loop::current();
+    outcome out;
+    const int fd = co_await connect_v4(port);
+    if (fd < 0) throw std::runtime_error("first connect failed");
+    net::socket client = net::socket::adopt(loop, fd, AF_INET);
+    net::socket conn = co_await srv.accept();
+
+    srv.close();
+    out.listening = srv.listening();
+    out.connections = srv.get_connections();
+
+    const int refused = co_await connect_v4(port);
+    if (refused >= 0) {
+      loop.close_now(refused);
+      out.refused = "connected";
+    } else {
+      out.refused = std::string(net::code_string(net::errno_code(-refused)));
+    }
+
+    // The connection accepted before close() still echoes, both ways.
+    auto echo_conn = [](net::socket s) -> net::task<> {
+      std::array<std::byte, 256> buf;
+      while (std::size_t n = co_await s.read(buf)) co_await s.write(std::span<const std::byte>(buf).first(n));
+      co_await s.end();
+    };
+    net::spawn(echo_conn(conn));
+    co_await client.write("still here after close()");
+    co_await client.end();
+    std::array<std::byte, 256> buf;
+    while (std::size_t n = co_await client.read(buf)) out.echoed.append(netxx_test::text(std::span(buf).first(n)));
+    out.end_of_stream = true;
+    client.destroy();
+    co_return out;
+  };
+  const outcome out = netxx_test::run_bounded(body(srv, port), 10'000);
+  CHECK_FALSE(out.listening);
+  CHECK(out.connections == 1);
+  CHECK(out.refused == "ECONNREFUSED");
+  CHECK(out.echoed == "still here after close()");
+  CHECK(out.end_of_stream);
+  settle();  // the echo task finishes and drops the accepted socket
+  CHECK(srv.get_connections() == 0);
+  holder.reset();
+  settle();
+  CHECK(netxx_test::open_fds() == fds_before);
+}
+
+TEST_CASE("reuse_port lets two loops on two threads share a port, and the kernel spreads connections over both",
+          "[server][reuse_port][threads]") {
+  constexpr int connections = 200;
+  const int fds_before = netxx_test::open_fds();
+  std::atomic<int> port{0};
+  std::atomic<int> total{0};
+  std::atomic<bool> may_exit{false};
+  port_worker a, b;
+
+  std::thread ta([&] { serve_on_thread(a, port, total, may_exit); });
+  const bool a_up = wait_for([&] { return a.listening.load() || a.finished.load(); }, std::chrono::seconds(10));
+  std::thread tb;
+  bool b_up = false;
+  if (a_up && a.listening) {
+    tb = std::thread([&] { serve_on_thread(b, port, total, may_exit); });
+    b_up = wait_for([&] { return b.listening.load() || b.finished.load(); }, std::chrono::seconds(10));
+  }
+
+  std::vector<int> clients;
+  bool all_accepted = false;
+  if (a.listening && b.listening) {
+    const sockaddr_in to = loopback4(static_cast<std::uint16_t>(port.load()));
+    for (int i = 0; i < connections; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // blocking: this thread has no loop to run
+      if (fd < 0) break;
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+        ::close(fd);
+        break;
+      }
+      clients.push_back(fd);
+    }
+    all_accepted = wait_for([&] { return total.load() >= connections; }, std::chrono::seconds(10));
+  }
+  // Stop both loops from here: post() is the one thread-safe entry; close()
+  // wakes the pending accept with ERR_SERVER_NOT_RUNNING.
+  for (port_worker* w : {&a, &b})
+    if (w->listening && !w->finished) w->loop->post([w] { w->srv->close(); });
+  wait_for([&] { return a.finished.load() && (!tb.joinable() || b.finished.load()); }, std::chrono::seconds(10));
+  may_exit = true;
+  ta.join();
+  if (tb.joinable()) tb.join();
+  for (int fd : clients) ::close(fd);
+
+  std::fprintf(stderr, "[%s] reuse_port: %d + %d connections\n", netxx_test::requested_backend().c_str(),
+               a.accepted.load(), b.accepted.load());
+  INFO("thread A: " << a.accepted << " accepted, error '" << a.error << "'; thread B: " << b.accepted
+                    << " accepted, error '" << b.error << "'");
+  REQUIRE(a_up);
+  REQUIRE(b_up);
+  CHECK(a.error.empty());
+  CHECK(b.error.empty());
+  CHECK(clients.size() == static_cast<std::size_t>(connections));
+  CHECK(all_accepted);
+  CHECK(a.accepted > 0);
+  CHECK(b.accepted > 0);
+  CHECK(a.accepted + b.accepted == connections);
+  CHECK(netxx_test::open_fds() == fds_before);  // both loops, servers and connections are gone with their threads
+}
