@@ -497,3 +497,142 @@ TEST_CASE("reuse_port lets two loops on two threads share a port, and the kernel
   CHECK(a.accepted + b.accepted == connections);
   CHECK(netxx_test::open_fds() == fds_before);  // both loops, servers and connections are gone with their threads
 }
+
+// --- KNOWN BUGS (found by these proofs; reported, not fixed here) --------------
+// Hidden ([.]) so the suite stays green until the fix: run them with
+// `server_load_test "[known_bug]"` (NETXX_BACKEND=epoll / io_uring). Remove the
+// [.] once they pass on both backends.
+
+namespace {
+
+struct stream_pair {
+  net::socket client, server;
+};
+
+net::task<stream_pair> connected_sockets(net::server& srv) {
+  const int fd = co_await connect_v4(srv.address()->port);
+  if (fd < 0) throw std::runtime_error("connect failed");
+  net::socket c = net::socket::adopt(net::loop::current(), fd, AF_INET);
+  net::socket s = co_await srv.accept();
+  co_return stream_pair{c, s};
+}
+
+net::task<> write_and_count(net::socket s, std::span<const std::byte> data, int& done, std::string& error) {
+  try {
+    co_await s.write(data);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  ++done;
+}
+
+net::task<> read_to_end(net::socket s, std::vector<std::byte>& got, bool& done) {
+  std::vector<std::byte> buf(64 * 1024);
+  try {
+    while (std::size_t n = co_await s.read(buf)) got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  } catch (const std::exception&) {
+  }
+  done = true;
+}
+
+}  // namespace
+
+// KNOWN BUG, both backends: end() shuts the socket down at once, while a write
+// awaited by another task is still in flight; the peer gets the FIN early
+// (io_uring: 0 of the 8 MiB, epoll: ~3.9 MiB) and the writer "write EPIPE".
+// Node sends the FIN after every byte written before end().
+TEST_CASE("end() while a write is still in flight sends the FIN after that write's bytes", "[.][known_bug][socket]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  std::vector<std::byte> data(8 * 1024 * 1024, std::byte{'A'});
+  struct outcome {
+    std::size_t received = 0;
+    std::string write_error;
+  };
+  auto body = [](net::server& srv, std::span<const std::byte> data) -> net::task<outcome> {
+    stream_pair p = co_await connected_sockets(srv);
+    int written = 0;
+    outcome out;
+    net::spawn(write_and_count(p.client, data, written, out.write_error));  // suspends: 8 MiB is more than the socket takes
+    co_await p.client.end();
+    std::vector<std::byte> got;
+    bool eof = false;
+    co_await read_to_end(p.server, got, eof);
+    while (written < 1) co_await net::sleep(1);
+    out.received = got.size();
+    p.client.destroy();
+    p.server.destroy();
+    co_return out;
+  };
+  const outcome out = netxx_test::run_bounded(body(srv, data), 10'000);
+  CHECK(out.write_error.empty());
+  CHECK(out.received == data.size());
+  srv.close();
+  settle();
+}
+
+// KNOWN BUG, epoll: two writes awaited by two tasks on one socket interleave
+// on the wire (each resumes its partial send when EPOLLOUT comes, in turn);
+// the peer sees A..A B..B A..A B..B. Node keeps each write whole, in call
+// order. (io_uring keeps them whole here.)
+TEST_CASE("two writes in flight on one socket arrive whole and in call order", "[.][known_bug][socket]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  std::vector<std::byte> a(8 * 1024 * 1024, std::byte{'A'}), b(8 * 1024 * 1024, std::byte{'B'});
+  auto body = [](net::server& srv, std::span<const std::byte> a, std::span<const std::byte> b) -> net::task<std::vector<std::byte>> {
+    stream_pair p = co_await connected_sockets(srv);
+    int written = 0;
+    std::string ea, eb;
+    std::vector<std::byte> got;
+    bool eof = false;
+    net::spawn(write_and_count(p.client, a, written, ea));
+    net::spawn(write_and_count(p.client, b, written, eb));
+    net::spawn(read_to_end(p.server, got, eof));
+    while (written < 2) co_await net::sleep(1);
+    co_await p.client.end();
+    while (!eof) co_await net::sleep(1);
+    p.client.destroy();
+    p.server.destroy();
+    co_return got;
+  };
+  const std::vector<std::byte> got = netxx_test::run_bounded(body(srv, a, b), 10'000);
+  REQUIRE(got.size() == a.size() + b.size());
+  std::size_t runs = 1;
+  for (std::size_t i = 1; i < got.size(); ++i) runs += got[i] != got[i - 1];
+  CHECK(runs == 2);
+  CHECK(got.front() == std::byte{'A'});
+  srv.close();
+  settle();
+}
+
+// KNOWN BUG, both backends (the uncommitted socket.hpp of the event face):
+// end() makes the socket hold itself (hold()) until it has read the peer's
+// end of stream, but with the awaitable face nobody reads once the handles
+// are gone: a server that writes, ends and drops its socket keeps the
+// descriptor open and get_connections() at 1 forever, after the peer closed.
+// Node closes it when the peer's FIN arrives (allowHalfOpen false).
+TEST_CASE("write, end, then drop the socket: its descriptor is closed once the peer closes", "[.][known_bug][socket][fds]") {
+  net::loop::current();
+  std::optional<net::server> holder(net::create_server());
+  net::server& srv = *holder;
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  const int fds_listening = netxx_test::open_fds();
+  int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // a plain blocking peer
+  const sockaddr_in to = loopback4(srv.address()->port);
+  REQUIRE(::connect(c, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0);
+  auto body = [](net::server& srv) -> net::task<> {
+    net::socket s = co_await srv.accept();
+    co_await s.write("bye");
+    co_await s.end();
+  };  // the last handle goes with the frame
+  netxx_test::run_bounded(body(srv), 5'000);
+  char buf[16];
+  CHECK(::read(c, buf, sizeof buf) == 3);
+  CHECK(::read(c, buf, sizeof buf) == 0);  // our FIN arrived
+  ::close(c);                              // and the peer's goes back
+  netxx_test::run_bounded([]() -> net::task<> { co_await net::sleep(20); }(), 5'000);
+  CHECK(srv.get_connections() == 0);
+  CHECK(netxx_test::open_fds() == fds_listening);
+  holder.reset();
+  settle();
+}
