@@ -1,8 +1,7 @@
 #pragma once
-/// net.Server, its awaitable face: listen (port/host, Unix path or abstract
-/// name, an existing descriptor), accept, close, address, connection count.
-/// The event face ("connection", "listening", "close", "error", "drop") is
-/// built on this same state.
+/// net.Server. Two faces on one state: the spec's events ("connection",
+/// "listening", "close", "error", "drop") with listen/close callbacks, and
+/// awaitables (co_await listen, accept, close).
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,18 +11,22 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "block_list.hpp"
 #include "config.hpp"
 #include "detail/op.hpp"
 #include "detail/sockaddr.hpp"
 #include "detail/socket_ops.hpp"
 #include "errors.hpp"
+#include "events.hpp"
 #include "ip.hpp"
 #include "loop.hpp"
 #include "socket.hpp"
@@ -32,6 +35,8 @@
 NETXX_BEGIN_NAMESPACE
 
 /// The options of net.createServer([options]), with the spec's defaults.
+/// Every field has an initializer, so designated initializers that leave some
+/// out compile cleanly under -Wextra.
 struct server_options {
   bool allow_half_open = false;
   std::size_t high_water_mark = 64 * 1024;  // stream.getDefaultHighWaterMark()
@@ -39,12 +44,14 @@ struct server_options {
   std::int64_t keep_alive_initial_delay = 0;
   bool no_delay = false;
   bool pause_on_connect = false;
+  /// Node's blockList: connections from a blocked address are closed before
+  /// any byte is read. Not owned: it must outlive the server (Node's is a
+  /// shared object too, and may be changed while the server runs).
+  const netxx::block_list* block_list = nullptr;
 };
 
 /// The options of server.listen(options[, callback]), with the spec's defaults.
 /// `port` absent and `path` empty: an OS-assigned port, as Node's listen().
-/// Every field has an initializer, so designated initializers that leave
-/// some out compile cleanly under -Wextra (GCC's -Wmissing-field-initializers).
 /// The strings are views (listen() copies what it keeps before it returns):
 /// GCC 12 destroys a temporary with a std::string member twice when it is
 /// built inside a co_await expression, as in `co_await s.listen({.host = "::1"})`.
@@ -55,38 +62,205 @@ struct listen_options {
   std::string_view host{};      // "" = `::` dual-stack, or `0.0.0.0` where IPv6 is missing
   std::string_view path{};      // a Unix socket path; "\0name" is a Linux abstract name
   int backlog = 511;
-  bool exclusive = false;       // cluster only in Node; no meaning without cluster
+  bool exclusive = false;       // only means something with Node's cluster: accepted, no effect
   bool ipv6_only = false;
   bool reuse_port = false;
   bool readable_all = false;
   bool writable_all = false;
   std::stop_token signal{};     // Node's AbortSignal: closes the server when it fires
-  std::optional<int> fd{};      // listen({ fd }): an already bound socket
+  std::optional<int> fd{};      // listen({ fd }) / listen(handle): an already bound socket
 };
+
+/// The argument of the "drop" event: the connection that max_connections refused.
+struct drop_info {
+  std::string local_address;
+  std::uint16_t local_port = 0;
+  std::string local_family;
+  std::string remote_address;
+  std::uint16_t remote_port = 0;
+  std::string remote_family;
+};
+
+template <typename Backend>
+class basic_server;
 
 namespace detail {
 
 template <typename Backend>
-struct server_state {
+using server_emitter = event_emitter<event<"close", void()>,                               //
+                                     event<"connection", void(basic_socket<Backend> socket)>,  //
+                                     event<"drop", void(const drop_info& data)>,               //
+                                     event<"error", void(const error& e)>,                     //
+                                     event<"listening", void()>>;
+
+template <typename Backend>
+struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   basic_loop<Backend>* loop = nullptr;
   server_options options;
+  server_emitter<Backend> events;
   int fd = -1;
   int domain = AF_INET6;
   bool listening = false;
+  bool closing = false;     // close() called: "close" once the connections are gone
   bool ref = true;
+  std::optional<std::size_t> max_connections;  // Node's maxConnections (unset: no limit)
+  bool drop_max_connection = false;
   std::string unlink_path;  // a filesystem socket this server made; removed by close()
-  std::shared_ptr<std::size_t> connections = std::make_shared<std::size_t>(0);
-  io_op* pending_accept = nullptr;
+  std::size_t connections = 0;
+  std::vector<std::function<void(std::error_code)>> close_callbacks;
+  std::vector<std::coroutine_handle<>> close_waiters;
+  std::shared_ptr<server_state> self;  // while listening with the event face
+  std::optional<std::stop_callback<std::function<void()>>> signal_cb;
+  int reserve_fd = -1;      // for the EMFILE trick
 
-  ~server_state() { close(); }
+  struct accept_op : io_op {
+    server_state* owner = nullptr;
+  } aop;
+  io_op* pending_accept = nullptr;  // an awaitable accept in flight
 
-  void close() noexcept {
+  server_state() {
+    aop.owner = this;
+    aop.code = op_code::accept;
+    aop.complete = &on_accept;
+    aop.args.accept = {nullptr, nullptr, 0};
+  }
+  ~server_state() {
+    signal_cb.reset();
+    close_fd();
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
+
+  void close_fd() noexcept {
     if (fd < 0) return;
     loop->close_now(fd);
     fd = -1;
     listening = false;
     if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
     unlink_path.clear();
+  }
+
+  bool has_connection_listener() const noexcept { return events.listener_count("connection") > 0; }
+
+  void start_accepting() {
+    if (!listening || aop.in_flight() || pending_accept || !has_connection_listener()) return;
+    if (!self) self = this->shared_from_this();
+    aop.fd = fd;
+    aop.counts_alive = ref;
+    while (loop->start(aop)) {
+      if (!handle_accepted(aop.result)) return;
+      if (!listening) return;
+      aop.fd = fd;
+      aop.counts_alive = ref;
+    }
+  }
+
+  static void on_accept(io_op* op, int res) noexcept {
+    auto* st = static_cast<accept_op*>(op)->owner;
+    auto keep = st->shared_from_this();
+    if (st->handle_accepted(res)) st->start_accepting();
+  }
+
+  // A new descriptor (or an error) from accept; true when accepting goes on.
+  bool handle_accepted(int res) {
+    if (res == -ECANCELED || !listening) {
+      if (res >= 0) ::close(res);
+      return false;
+    }
+    if (res < 0) {
+      if (res == -EMFILE || res == -ENFILE) emfile_trick();
+      if (res == -EAGAIN || res == -EINTR || res == -ECONNABORTED) return true;
+      auto e = error::from_syscall("accept", errno_code(-res));
+      if (!events.template emit<"error">(e)) unhandled_error_event(e);
+      return listening;
+    }
+    auto sock = admit(res);
+    if (sock) events.template emit<"connection">(std::move(*sock));
+    return listening;
+  }
+
+  /// Applies the server's rules to a new descriptor: the block list and
+  /// max_connections (closed at once, with "drop"), then the socket options.
+  std::optional<basic_socket<Backend>> admit(int cfd) {
+    if (options.block_list) {
+      if (auto peer = socket_name(cfd, false); peer && options.block_list->check(*peer, peer->family())) {
+        ::close(cfd);  // before any byte is read from it
+        return std::nullopt;
+      }
+    }
+    if (max_connections && connections >= *max_connections) {
+      drop_info d;
+      if (auto a = socket_name(cfd, true))
+        d = {std::string(a->address().view()), a->port(), std::string(family_string(a->family())), {}, 0, {}};
+      if (auto a = socket_name(cfd, false)) {
+        d.remote_address = std::string(a->address().view());
+        d.remote_port = a->port();
+        d.remote_family = std::string(family_string(a->family()));
+      }
+      ::close(cfd);
+      events.template emit<"drop">(d);
+      return std::nullopt;
+    }
+    auto sock = basic_socket<Backend>::adopt(*loop, cfd, domain);
+    auto& st = sock.internal_state();
+    st->allow_half_open = options.allow_half_open;
+    st->high_water_mark = options.high_water_mark;
+    if (options.pause_on_connect) st->paused = true;
+    ++connections;
+    std::weak_ptr<server_state> weak = this->shared_from_this();
+    st->on_closed = [weak] {
+      if (auto srv = weak.lock()) srv->connection_closed();
+    };
+    if (options.no_delay) sock.set_no_delay(true);
+    if (options.keep_alive) sock.set_keep_alive(true, options.keep_alive_initial_delay);
+    return sock;
+  }
+
+  void connection_closed() {
+    if (connections > 0) --connections;
+    emit_close_if_drained();
+  }
+
+  // libuv's answer to EMFILE: a level-triggered accept that cannot take the
+  // connection would spin. Give back the reserved descriptor, accept and
+  // close what is pending, take the reserve again.
+  void emfile_trick() {
+    if (reserve_fd < 0) return;
+    ::close(reserve_fd);
+    reserve_fd = -1;
+    for (;;) {
+      int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (c < 0) break;
+      ::close(c);
+    }
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+  void close(std::function<void(std::error_code)> cb) {
+    if (!listening) {
+      if (cb) {
+        loop->post([cb = std::move(cb)] { cb(make_error_code(errc::err_server_not_running)); });
+      }
+      return;
+    }
+    if (cb) close_callbacks.push_back(std::move(cb));
+    closing = true;
+    signal_cb.reset();
+    close_fd();  // a pending accept resumes with ERR_SERVER_NOT_RUNNING
+    emit_close_if_drained();
+  }
+
+  void emit_close_if_drained() {
+    if (!closing || connections > 0) return;
+    closing = false;
+    auto keep = this->shared_from_this();
+    loop->post([keep] {
+      auto cbs = std::move(keep->close_callbacks);
+      auto waiters = std::move(keep->close_waiters);
+      keep->events.template emit<"close">();
+      for (auto& cb : cbs) cb({});
+      for (auto h : waiters) detail::resume(h);
+      keep->self.reset();
+    });
   }
 };
 
@@ -96,48 +270,167 @@ struct server_state {
 template <typename Backend>
 class basic_server {
   using state = detail::server_state<Backend>;
+  using emitter = detail::server_emitter<Backend>;
+  template <typename F>
+  using name_for = typename detail::name_for<emitter, std::type_identity_t<F>>::type;
+  using key = typename detail::key_for<emitter>::type;
 
  public:
   using socket_type = basic_socket<Backend>;
 
+  /// new net.Server([options]).
   explicit basic_server(server_options o = {}, basic_loop<Backend>& loop = basic_loop<Backend>::current())
       : s_(std::make_shared<state>()) {
     s_->loop = &loop;
     s_->options = o;
   }
-
-  /// server.listen(options): binds and listens now; throws net::error with
-  /// Node's wording ("listen EADDRINUSE: address already in use :::8124").
-  /// Awaitable, to read as `co_await server.listen({...})`; it is ready at once.
-  auto listen(const listen_options& o) {
-    struct awaiter {
-      bool await_ready() const noexcept { return true; }
-      void await_suspend(std::coroutine_handle<>) const noexcept {}
-      void await_resume() const noexcept {}
-    };
-    do_listen(o);
-    return awaiter{};
+  /// new net.Server([options][, connectionListener]).
+  template <typename F>
+    requires std::is_invocable_v<F&, socket_type>
+  basic_server(server_options o, F&& connection_listener,
+               basic_loop<Backend>& loop = basic_loop<Backend>::current())
+      : basic_server(o, loop) {
+    on("connection", std::forward<F>(connection_listener));
   }
-  /// server.listen(port[, host[, backlog]]).
-  auto listen(std::int64_t port, std::string_view host = {}, int backlog = 511) {
+
+  // --- events ---------------------------------------------------------------------
+
+  /// server.on(event, listener). A "connection" listener makes the server
+  /// accept by itself, as Node's does.
+  template <typename F>
+  basic_server& on(name_for<F> name, F&& listener) {
+    s_->events.on(name, std::forward<F>(listener));
+    s_->start_accepting();
+    return *this;
+  }
+  /// server.once(event, listener).
+  template <typename F>
+  basic_server& once(name_for<F> name, F&& listener) {
+    s_->events.once(name, std::forward<F>(listener));
+    s_->start_accepting();
+    return *this;
+  }
+  /// server.on(), returning the id off() takes.
+  template <typename F>
+  listener_id subscribe(name_for<F> name, F&& listener) {
+    auto id = s_->events.on(name, std::forward<F>(listener));
+    s_->start_accepting();
+    return id;
+  }
+  /// server.off(event, listener), by id.
+  bool off(key name, listener_id id) { return s_->events.off(name, id); }
+  /// server.removeAllListeners([event]).
+  basic_server& remove_all_listeners() {
+    s_->events.remove_all_listeners();
+    return *this;
+  }
+  /// server.listenerCount(event).
+  std::size_t listener_count(key name) const noexcept { return s_->events.listener_count(name); }
+
+  // --- listen -----------------------------------------------------------------------
+
+  /// What listen() returns. Awaited, it throws a failure ("listen
+  /// EADDRINUSE: address already in use :::8124"). Not awaited (the event
+  /// style), a failure becomes the server's "error" event, as in Node.
+  /// Either way "listening" is emitted on success, next tick.
+  class listen_result {
+   public:
+    listen_result(std::shared_ptr<state> s, std::optional<error> e) : s_(std::move(s)), error_(std::move(e)) {}
+    listen_result(const listen_result&) = delete;
+    ~listen_result() {
+      if (awaited_ || !error_) return;
+      auto s = s_;
+      s_->loop->post([s, e = std::move(*error_)] {
+        if (!s->events.template emit<"error">(e)) detail::unhandled_error_event(e);
+      });
+    }
+    bool await_ready() const noexcept { return true; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() {
+      awaited_ = true;
+      if (error_) throw std::move(*error_);
+    }
+
+   private:
+    std::shared_ptr<state> s_;
+    std::optional<error> error_;
+    bool awaited_ = false;
+  };
+
+  /// server.listen(options[, callback]); the callback is a "listening" listener.
+  listen_result listen(const listen_options& o) { return do_listen(o, {}); }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(const listen_options& o, F&& callback) {
+    return do_listen(o, std::function<void()>(std::forward<F>(callback)));
+  }
+  /// server.listen(port[, host[, backlog]][, callback]).
+  listen_result listen(std::int64_t port, std::string_view host = {}, int backlog = 511) {
     return listen(listen_options{.port = port, .host = host, .backlog = backlog});
   }
-  /// server.listen(path[, backlog]).
-  auto listen_path(std::string_view path, int backlog = 511) {
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(std::int64_t port, F&& callback) {
+    return listen(listen_options{.port = port}, std::forward<F>(callback));
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(std::int64_t port, std::string_view host, F&& callback) {
+    return listen(listen_options{.port = port, .host = host}, std::forward<F>(callback));
+  }
+  /// server.listen(path[, backlog][, callback]).
+  listen_result listen_path(std::string_view path, int backlog = 511) {
     return listen(listen_options{.path = path, .backlog = backlog});
   }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen_path(std::string_view path, F&& callback) {
+    return listen(listen_options{.path = path}, std::forward<F>(callback));
+  }
 
-  /// Resumes with the next connection. Throws net::error; after close(),
-  /// ERR_SERVER_NOT_RUNNING.
+  // --- accept (awaitable face) ------------------------------------------------------
+
+  /// Resumes with the next connection (the block list and max_connections
+  /// apply). Throws net::error; after close(), ERR_SERVER_NOT_RUNNING. Not
+  /// for a server with a "connection" listener, which accepts by itself.
   auto accept() { return accept_awaitable(s_); }
 
-  /// Node's server.close(): stops accepting now (a pending accept resumes
-  /// with ERR_SERVER_NOT_RUNNING); connections already accepted stay open.
-  /// Throws ERR_SERVER_NOT_RUNNING if the server was not listening.
-  void close() {
-    if (!s_->listening) throw error(errc::err_server_not_running);
-    s_->close();
+  // --- close ------------------------------------------------------------------------
+
+  /// What close() returns. Awaited, it resumes once the server is closed
+  /// and its last connection ended ("close"), and throws
+  /// ERR_SERVER_NOT_RUNNING if it was not listening.
+  class close_result {
+   public:
+    close_result(std::shared_ptr<state> s, bool was_listening) : s_(std::move(s)), was_listening_(was_listening) {}
+    close_result(const close_result&) = delete;
+    bool await_ready() const noexcept { return !was_listening_ || (!s_->closing && !s_->self); }
+    void await_suspend(std::coroutine_handle<> h) { s_->close_waiters.push_back(h); }
+    void await_resume() const {
+      if (!was_listening_) throw error(errc::err_server_not_running);
+    }
+
+   private:
+    std::shared_ptr<state> s_;
+    bool was_listening_;
+  };
+
+  /// server.close([callback]): stops accepting now; "close" (and the
+  /// callback) once the last connection has ended. The callback gets
+  /// ERR_SERVER_NOT_RUNNING if the server was not listening.
+  close_result close(std::function<void(std::error_code)> callback = {}) {
+    const bool was = s_->listening;
+    if (was) s_->self = s_;  // alive until "close", whoever holds a handle
+    s_->close(std::move(callback));
+    return close_result(s_, was);
   }
+  /// server[Symbol.asyncDispose](): close(), awaited; no error when not listening.
+  task<void> async_dispose() {
+    if (!s_->listening) co_return;
+    co_await close();
+  }
+
+  // --- properties ---------------------------------------------------------------------
 
   /// Node's server.listening.
   bool listening() const noexcept { return s_->listening; }
@@ -159,10 +452,29 @@ class basic_server {
     return address_info{std::string(a->address().view()), std::string(detail::family_string(a->family())),
                         a->port(), {}};
   }
-  /// Node's server.getConnections(), synchronous here: the count is local.
-  std::size_t get_connections() const noexcept { return *s_->connections; }
+  /// Node's server.getConnections(callback): callback(err, count), next tick.
+  void get_connections(std::function<void(std::error_code, std::size_t)> callback) const {
+    auto s = s_;
+    s_->loop->post([s, cb = std::move(callback)] { cb({}, s->connections); });
+  }
+  /// The same count, now (the count is local: no need to wait).
+  std::size_t get_connections() const noexcept { return s_->connections; }
+  /// Node's server.maxConnections: connections beyond it are closed at once,
+  /// with "drop" (0 drops every connection, as since Node 21).
+  std::optional<std::size_t> max_connections() const noexcept { return s_->max_connections; }
+  basic_server& max_connections(std::optional<std::size_t> n) noexcept {
+    s_->max_connections = n;
+    return *this;
+  }
+  /// Node's server.dropMaxConnection: effective only in Node's cluster
+  /// mode, which has no C++ counterpart; kept as a property.
+  bool drop_max_connection() const noexcept { return s_->drop_max_connection; }
+  basic_server& drop_max_connection(bool v) noexcept {
+    s_->drop_max_connection = v;
+    return *this;
+  }
 
-  /// Node's server.ref() / unref(): whether a pending accept keeps run() going.
+  /// Node's server.ref() / unref(): whether the server keeps run() going.
   basic_server& ref() noexcept { return set_ref(true); }
   basic_server& unref() noexcept { return set_ref(false); }
 
@@ -172,29 +484,58 @@ class basic_server {
   basic_server& set_ref(bool r) noexcept {
     if (s_->ref == r) return *this;
     s_->ref = r;
-    detail::io_op* op = s_->pending_accept;
-    if (op && op->in_flight() && op->counts_alive != r) {
-      op->counts_alive = r;
-      r ? s_->loop->core().add_ref() : s_->loop->core().release_ref();
+    for (detail::io_op* op : {s_->pending_accept, static_cast<detail::io_op*>(&s_->aop)}) {
+      if (op && op->in_flight() && op->counts_alive != r) {
+        op->counts_alive = r;
+        r ? s_->loop->core().add_ref() : s_->loop->core().release_ref();
+      }
     }
     return *this;
   }
 
-  void do_listen(const listen_options& o) {
+  listen_result do_listen(const listen_options& o, std::function<void()> callback) {
+    // Bad arguments throw now, as Node's listen() does; what the system
+    // refuses (EADDRINUSE, ENAMETOOLONG, ...) goes to "error" or the awaiter.
     if (s_->listening) throw error(errc::err_server_already_listen);
     if (o.port && (*o.port < 0 || *o.port > 65535))
       throw error(errc::err_socket_bad_port,
                   "options.port should be >= 0 and < 65536. Received type number (" + std::to_string(*o.port) + ").");
+    std::optional<error> failure;
+    try {
+      bind_and_listen(o);
+    } catch (error& e) {
+      failure = std::move(e);
+    }
+    if (!failure) {
+      if (callback) s_->events.template once<"listening">(std::move(callback));
+      if (s_->reserve_fd < 0) s_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (o.signal.stop_possible()) {
+        std::weak_ptr<state> weak = s_;
+        auto* loop = s_->loop;
+        s_->signal_cb.emplace(o.signal, std::function<void()>([weak, loop] {
+          loop->post([weak] {
+            if (auto s = weak.lock()) s->close({});
+          });
+        }));
+      }
+      auto s = s_;
+      s_->loop->post([s] {
+        if (s->listening) s->events.template emit<"listening">();
+      });
+      s_->start_accepting();
+    }
+    return listen_result(s_, std::move(failure));
+  }
+
+  void bind_and_listen(const listen_options& o) {
+    if (o.signal.stop_requested()) throw error(errc::abort_err);
     const int backlog = o.backlog < 0 ? 511 : o.backlog;
-    if (o.fd) {
+    if (o.fd)
       listen_fd(*o.fd, backlog);
-      return;
-    }
-    if (!o.path.empty()) {
+    else if (!o.path.empty())
       listen_unix(o, backlog);
-      return;
-    }
-    listen_tcp(o, backlog);
+    else
+      listen_tcp(o, backlog);
   }
 
   void listen_fd(int fd, int backlog) {
@@ -257,9 +598,7 @@ class basic_server {
       addr = socket_address::from_ipv4({}, port);
       e = bind_listen(*addr, o, backlog, fd);
     }
-    if (e != 0) {
-      throw error::from_uv("listen", errno_code(e), std::string(addr->address().view()), port);
-    }
+    if (e != 0) throw error::from_uv("listen", errno_code(e), std::string(addr->address().view()), port);
     s_->fd = fd;
     s_->domain = addr->family() == family::ipv4 ? AF_INET : AF_INET6;
     s_->listening = true;
@@ -312,35 +651,53 @@ class basic_server {
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
-      if (!s_->listening) {
-        result = -ECANCELED;
-        return false;
-      }
       waiter_ = h;
-      fd = s_->fd;
-      counts_alive = s_->ref;
-      if (s_->loop->start(*this)) return false;
-      s_->pending_accept = this;
-      return true;
+      return start();
     }
     socket_type await_resume() {
       s_->pending_accept = nullptr;
       if (result == -ECANCELED || (result < 0 && !s_->listening)) throw error(errc::err_server_not_running);
-      if (result < 0) throw error::from_uv("accept", errno_code(-result));
-      auto sock = socket_type::adopt(*s_->loop, result, s_->domain);
-      auto& st = sock.internal_state();
-      st->allow_half_open = s_->options.allow_half_open;
-      st->server_connections = s_->connections;
-      ++*s_->connections;
-      if (s_->options.no_delay) sock.set_no_delay(true);
-      if (s_->options.keep_alive) sock.set_keep_alive(true, s_->options.keep_alive_initial_delay);
-      return sock;
+      if (result < 0) throw error::from_syscall("accept", errno_code(-result));
+      return std::move(*sock_);
     }
 
    private:
-    static void on_complete(io_op* op, int) noexcept { detail::resume(static_cast<accept_awaitable*>(op)->waiter_); }
+    // Starts an accept; false when it completed (result or socket ready).
+    bool start() {
+      for (;;) {
+        if (!s_->listening) {
+          result = -ECANCELED;
+          return false;
+        }
+        fd = s_->fd;
+        counts_alive = s_->ref;
+        if (!s_->loop->start(*this)) {
+          s_->pending_accept = this;
+          return true;
+        }
+        if (take(result)) return false;
+      }
+    }
+    // True when the awaiter can resume: a socket, or an error to throw.
+    bool take(int res) {
+      if (res >= 0) {
+        sock_ = s_->admit(res);
+        return sock_.has_value();  // blocked or dropped: accept the next one
+      }
+      if (res == -EMFILE || res == -ENFILE) s_->emfile_trick();
+      if (res == -EAGAIN || res == -EINTR || res == -ECONNABORTED) return false;
+      result = res;
+      return true;
+    }
+    static void on_complete(io_op* op, int res) noexcept {
+      auto* self = static_cast<accept_awaitable*>(op);
+      self->s_->pending_accept = nullptr;
+      if (!self->take(res) && self->start()) return;  // waiting again
+      detail::resume(self->waiter_);
+    }
     std::shared_ptr<state> s_;
     std::coroutine_handle<> waiter_;
+    std::optional<socket_type> sock_;
   };
 
   std::shared_ptr<state> s_;
@@ -348,8 +705,19 @@ class basic_server {
 
 using server = basic_server<auto_backend>;
 
-/// net.createServer([options]) (awaitable face; the connection listener form
-/// comes with the event face).
+/// net.createServer([options]).
 inline server create_server(server_options o = {}) { return server(o); }
+/// net.createServer([options], connectionListener).
+template <typename F>
+  requires std::is_invocable_v<F&, socket>
+server create_server(server_options o, F&& connection_listener) {
+  return server(o, std::forward<F>(connection_listener));
+}
+/// net.createServer(connectionListener).
+template <typename F>
+  requires std::is_invocable_v<F&, socket>
+server create_server(F&& connection_listener) {
+  return server({}, std::forward<F>(connection_listener));
+}
 
 NETXX_END_NAMESPACE
