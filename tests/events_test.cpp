@@ -411,3 +411,41 @@ TEST_CASE("a listener removed during an emit is destroyed when the outermost emi
 static_assert(std::is_same_v<decltype(std::declval<emitter&>().on("end", [] {})), net::listener_id>);
 static_assert(net::event<"data", void(chunk)>::name == "data");
 static_assert(net::fixed_string("close").size() == 5);
+
+TEST_CASE("off may destroy the emitter, when the removed listener owned it", "[events]") {
+  auto owner = std::make_shared<emitter>();
+  std::weak_ptr<emitter> alive = owner;
+  emitter* e = owner.get();
+  auto id = e->on("end", [owner] {});  // a cycle, as a socket's listener holding the socket
+  owner.reset();
+  CHECK(e->off("end", id));
+  CHECK(alive.expired());
+}
+
+TEST_CASE("remove_all_listeners may destroy the emitter, when a listener owned it", "[events]") {
+  auto owner = std::make_shared<emitter>();
+  std::weak_ptr<emitter> alive = owner;
+  emitter* e = owner.get();
+  e->on("data", [owner](chunk) {});
+  e->on("end", [] {});
+  e->on("close", [owner](bool) {});
+  owner.reset();
+  e->remove_all_listeners();
+  CHECK(alive.expired());
+}
+
+TEST_CASE("an emit whose listener drops the last reference to the emitter ends cleanly", "[events]") {
+  auto owner = std::make_shared<emitter>();
+  std::weak_ptr<emitter> alive = owner;
+  emitter* e = owner.get();
+  int calls = 0;
+  e->on("close", [e, &calls](bool) {
+    ++calls;
+    e->remove_all_listeners();  // parked: destroyed when this emit returns
+  });
+  e->once("close", [owner, &calls] { ++calls; });
+  owner.reset();
+  CHECK(e->emit<"close">(false));  // the second listener still runs (snapshot), then both die
+  CHECK(calls == 2);
+  CHECK(alive.expired());
+}

@@ -408,7 +408,8 @@ class event_emitter {
 
   /// `emitter.removeAllListeners()`: every listener of every event.
   void remove_all_listeners() {
-    for (std::size_t i = 0; i < sizeof...(Events); ++i) remove_all(i);
+    doomed_list doomed;
+    for (std::size_t i = 0; i < sizeof...(Events); ++i) remove_all(i, doomed);
   }
   /// `emitter.removeAllListeners(eventName)`.
   void remove_all_listeners(key name) { remove_all(name.index()); }
@@ -519,14 +520,20 @@ class event_emitter {
     }
   }
 
+  // Listeners removed outside an emit are destroyed last, after the emitter's
+  // last access: a listener may own its emitter (a socket's listener holding
+  // the socket), and destroying it may destroy the emitter.
+  using doomed_list = std::vector<std::unique_ptr<detail::listener_base>>;
+
   bool remove(std::size_t index, listener_id id) {
+    std::unique_ptr<detail::listener_base> doomed;
     bool removed = false;
     visit(*this, index, [&](auto& ch) {
       // From the end, as Node's removeListener (ids are unique anyway).
       for (auto it = ch.list.end(); it != ch.list.begin();) {
         --it;
         if ((*it)->id == id) {
-          retire(ch, it);
+          doomed = unlink(ch, it);
           removed = true;
           return;
         }
@@ -536,18 +543,28 @@ class event_emitter {
   }
 
   void remove_all(std::size_t index) {
+    doomed_list doomed;
+    remove_all(index, doomed);
+  }
+
+  void remove_all(std::size_t index, doomed_list& doomed) {
     visit(*this, index, [&](auto& ch) {
-      while (!ch.list.empty()) retire(ch, ch.list.end() - 1);
+      while (!ch.list.empty()) {
+        if (auto l = unlink(ch, ch.list.end() - 1)) doomed.push_back(std::move(l));
+      }
     });
   }
 
-  // Unlinks a listener. While an emit() runs it may still be called (by that
-  // emit's snapshot) or be running, so it is parked until the outermost emit ends.
+  // Unlinks a listener and hands it back for destruction; while an emit()
+  // runs it may still be called (by that emit's snapshot) or be running, so
+  // it is parked instead, until the outermost emit ends.
   template <typename Channel>
-  void retire(Channel& ch, typename decltype(Channel::list)::iterator it) {
+  std::unique_ptr<detail::listener_base> unlink(Channel& ch, typename decltype(Channel::list)::iterator it) {
     std::unique_ptr<detail::listener_base> owned = std::move(*it);
     ch.list.erase(it);
-    if (depth_ > 0) parked_.push_back(std::move(owned));
+    if (depth_ == 0) return owned;
+    parked_.push_back(std::move(owned));
+    return nullptr;
   }
 
   struct emit_scope {
@@ -556,12 +573,10 @@ class event_emitter {
     emit_scope& operator=(const emit_scope&) = delete;
     ~emit_scope() {
       self.stack_.resize(base);
-      if (--self.depth_ == 0) {
-        // One at a time: a listener's destructor may touch this emitter.
-        while (!self.parked_.empty()) {
-          auto l = std::move(self.parked_.back());
-          self.parked_.pop_back();
-        }
+      if (--self.depth_ == 0 && !self.parked_.empty()) {
+        doomed_list doomed = std::move(self.parked_);
+        self.parked_.clear();
+        // doomed dies here, after the last access to the emitter.
       }
     }
     event_emitter& self;
@@ -604,7 +619,7 @@ class event_emitter {
       l->fired = true;
       auto& ch = std::get<I>(channels_);
       auto it = std::find_if(ch.list.begin(), ch.list.end(), [&](const auto& p) { return p.get() == l; });
-      if (it != ch.list.end()) retire(ch, it);
+      if (it != ch.list.end()) unlink(ch, it);  // parked: depth_ > 0 here
     }
     l->call(args...);
   }
