@@ -498,10 +498,10 @@ TEST_CASE("reuse_port lets two loops on two threads share a port, and the kernel
   CHECK(netxx_test::open_fds() == fds_before);  // both loops, servers and connections are gone with their threads
 }
 
-// --- KNOWN BUGS (found by these proofs; reported, not fixed here) --------------
-// Hidden ([.]) so the suite stays green until the fix: run them with
-// `server_load_test "[known_bug]"` (NETXX_BACKEND=epoll / io_uring). Remove the
-// [.] once they pass on both backends.
+// --- Regressions: bugs these proofs found in the write path ----------------------
+// Each once failed on at least one backend; the cause was an awaitable write
+// going around the socket's write queue (fixed: writes are ordered, and end()
+// and the handle count wait for them).
 
 namespace {
 
@@ -537,11 +537,11 @@ net::task<> read_to_end(net::socket s, std::vector<std::byte>& got, bool& done) 
 
 }  // namespace
 
-// KNOWN BUG, both backends: end() shuts the socket down at once, while a write
+// Was a bug, both backends: end() shut the socket down at once, while a write
 // awaited by another task is still in flight; the peer gets the FIN early
 // (io_uring: 0 of the 8 MiB, epoll: ~3.9 MiB) and the writer "write EPIPE".
 // Node sends the FIN after every byte written before end().
-TEST_CASE("end() while a write is still in flight sends the FIN after that write's bytes", "[.][known_bug][socket]") {
+TEST_CASE("end() while a write is still in flight sends the FIN after that write's bytes", "[regression][socket]") {
   auto srv = net::create_server();
   srv.listen({.port = 0, .host = "127.0.0.1"});
   std::vector<std::byte> data(8 * 1024 * 1024, std::byte{'A'});
@@ -575,7 +575,7 @@ TEST_CASE("end() while a write is still in flight sends the FIN after that write
 // on the wire (each resumes its partial send when EPOLLOUT comes, in turn);
 // the peer sees A..A B..B A..A B..B. Node keeps each write whole, in call
 // order. (io_uring keeps them whole here.)
-TEST_CASE("two writes in flight on one socket arrive whole and in call order", "[.][known_bug][socket]") {
+TEST_CASE("two writes in flight on one socket arrive whole and in call order", "[regression][socket]") {
   auto srv = net::create_server();
   srv.listen({.port = 0, .host = "127.0.0.1"});
   std::vector<std::byte> a(8 * 1024 * 1024, std::byte{'A'}), b(8 * 1024 * 1024, std::byte{'B'});
@@ -611,7 +611,7 @@ TEST_CASE("two writes in flight on one socket arrive whole and in call order", "
 // are gone: a server that writes, ends and drops its socket keeps the
 // descriptor open and get_connections() at 1 forever, after the peer closed.
 // Node closes it when the peer's FIN arrives (allowHalfOpen false).
-TEST_CASE("write, end, then drop the socket: its descriptor is closed once the peer closes", "[.][known_bug][socket][fds]") {
+TEST_CASE("write, end, then drop the socket: its descriptor is closed once the peer closes", "[regression][socket][fds]") {
   net::loop::current();
   std::optional<net::server> holder(net::create_server());
   net::server& srv = *holder;
@@ -634,5 +634,34 @@ TEST_CASE("write, end, then drop the socket: its descriptor is closed once the p
   CHECK(srv.get_connections() == 0);
   CHECK(netxx_test::open_fds() == fds_listening);
   holder.reset();
+  settle();
+}
+
+TEST_CASE("an event-face write issued while an awaitable write is in flight goes after it", "[regression][socket]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  constexpr std::size_t n = 8 * 1024 * 1024;  // more than the kernel's buffers: the first write stays in flight
+  std::vector<std::byte> a(n, std::byte{'A'});
+  auto body = [](net::server& srv, std::vector<std::byte>& a) -> net::task<std::vector<std::byte>> {
+    auto p = co_await connected_sockets(srv);
+    int done = 0;
+    std::string err;
+    net::spawn(write_and_count(p.client, a, done, err));
+    bool cb_done = false;
+    p.client.write(std::string_view("BBBB"), [&cb_done](std::error_code) { cb_done = true; });  // Node: after
+    std::vector<std::byte> got;
+    bool read_done = false;
+    net::spawn(read_to_end(p.server, got, read_done));
+    while (done < 1 || !cb_done) co_await net::sleep(1);
+    co_await p.client.end();
+    while (!read_done) co_await net::sleep(1);
+    co_return got;
+  };
+  auto got = netxx_test::run_bounded(body(srv, a), 20'000);
+  REQUIRE(got.size() == n + 4);
+  std::size_t first_b = 0;
+  while (first_b < got.size() && got[first_b] == std::byte{'A'}) ++first_b;
+  CHECK(first_b == n);
+  srv.close();
   settle();
 }

@@ -118,6 +118,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool flowing = false;     // Node's flowing mode: "data" listener, resume(), pipe()
   bool paused = false;      // pause() was called
   bool need_drain = false;
+  std::size_t handles = 0;  // user handles (basic_socket objects) sharing this state
   std::size_t high_water_mark = 64 * 1024;
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
@@ -297,7 +298,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     }
     hold();
     std::size_t sent = 0;
-    if (queue.empty() && !wop.in_flight() && !cb && fd >= 0) {
+    if (queue.empty() && !wop.in_flight() && !pending_write && !cb && fd >= 0) {
       // Optimistic write (libuv's uv_try_write): most writes fit in the
       // socket buffer and need neither a copy nor a queued operation.
       ssize_t r = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -315,7 +316,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     c.cb = std::move(cb);
     queued_bytes += c.data.size();
     queue.push_back(std::move(c));
-    if (!wop.in_flight()) send_queue();
+    if (!wop.in_flight() && !pending_write) send_queue();
     const bool below = queued_bytes < high_water_mark;
     if (!below) need_drain = true;
     return below;
@@ -374,7 +375,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void after_queue_drained() {
-    if (destroyed || !queue.empty() || wop.in_flight()) return;
+    if (destroyed || !queue.empty() || wop.in_flight() || pending_write) return;
     if (std::exchange(need_drain, false)) events.template emit<"drain">();
     if (destroyed) return;
     if (!writable && !fin_sent && queue.empty()) send_fin();
@@ -387,7 +388,30 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!writable) return;
     writable = false;
     hold();
-    if (queue.empty() && !wop.in_flight()) send_fin();
+    if (queue.empty() && !wop.in_flight() && !pending_write) send_fin();
+  }
+
+  /// An awaitable write finished: what queued behind it goes now (or the FIN).
+  void awaitable_write_done() {
+    pending_write = nullptr;
+    if (destroyed) return;
+    if (!queue.empty() && !wop.in_flight())
+      send_queue();
+    else
+      after_queue_drained();
+  }
+
+  /// The last user handle is gone while the connection is kept open: read
+  /// on, discarding, so the peer's end is seen and the socket closes, as an
+  /// unreferenced Node socket does.
+  void orphaned() {
+    if (!self || destroyed || flowing || pending_read) return;
+    if (!readable) {
+      maybe_auto_destroy();
+      return;
+    }
+    paused = false;
+    start_flowing();
   }
 
   void send_fin() {
@@ -458,6 +482,26 @@ class basic_socket {
 
  public:
   basic_socket() = default;
+  basic_socket(const basic_socket& o) : s_(o.s_) { if (s_) ++s_->handles; }
+  basic_socket(basic_socket&& o) noexcept : s_(std::move(o.s_)) {}
+  basic_socket& operator=(const basic_socket& o) {
+    if (this != &o) {
+      basic_socket tmp(o);
+      swap(tmp);
+    }
+    return *this;
+  }
+  basic_socket& operator=(basic_socket&& o) noexcept {
+    if (this != &o) {
+      basic_socket tmp(std::move(o));
+      swap(tmp);
+    }
+    return *this;
+  }
+  ~basic_socket() {
+    if (s_ && --s_->handles == 0) s_->orphaned();
+  }
+  void swap(basic_socket& o) noexcept { s_.swap(o.s_); }
 
   // --- events (Node's EventEmitter) ----------------------------------------------
 
@@ -640,6 +684,7 @@ class basic_socket {
     s.s_->loop = &loop;
     s.s_->fd = fd;
     s.s_->domain = domain;
+    s.s_->handles = 1;
     return s;
   }
   const std::shared_ptr<state>& internal_state() const noexcept { return s_; }
@@ -768,6 +813,15 @@ class basic_socket {
       }
       if (data_.empty()) return false;
       waiter_ = h;
+      if (s_->pending_write || !s_->queue.empty() || s_->wop.in_flight()) {
+        // Another write goes first: queue behind it (copied), in call order.
+        queued_ = true;
+        s_->write(data_, [this](std::error_code ec) {
+          queued_error_ = ec;
+          detail::resume(waiter_);
+        });
+        return true;
+      }
       fd = s_->fd;
       counts_alive = true;
       // Synchronous progress (epoll's optimistic send) loops here.
@@ -780,8 +834,13 @@ class basic_socket {
       return true;
     }
     void await_resume() {
-      if (s_) s_->pending_write = nullptr;
       if (early_) throw std::move(*early_);
+      if (queued_) {
+        if (queued_error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
+        if (queued_error_) throw error::from_syscall("write", queued_error_);
+        return;
+      }
+      if (s_ && s_->pending_write == this) s_->awaitable_write_done();
       if (result < 0) {
         if (result == -ECANCELED) throw error(errc::err_socket_closed);
         throw error::from_syscall("write", errno_code(-result));
@@ -815,6 +874,8 @@ class basic_socket {
     std::coroutine_handle<> waiter_;
     std::optional<error> early_;
     bool awaited_ = false;
+    bool queued_ = false;
+    std::error_code queued_error_;
   };
 
   std::shared_ptr<state> s_;
