@@ -288,6 +288,7 @@ TEST_CASE("a peer that resets reaches the reader as read ECONNRESET", "[socket][
   };
   CHECK(netxx_test::run_bounded(body()) == "read ECONNRESET");
   srv.close();
+  net::run();  // the "close" emission: the server lets go of itself
 }
 
 TEST_CASE("write after end is ERR_STREAM_WRITE_AFTER_END, read after destroy is ERR_SOCKET_CLOSED", "[socket][errors]") {
@@ -318,6 +319,7 @@ TEST_CASE("write after end is ERR_STREAM_WRITE_AFTER_END, read after destroy is 
   };
   CHECK(netxx_test::run_bounded(body()) == std::vector<std::string>{"ERR_STREAM_WRITE_AFTER_END", "ERR_SOCKET_CLOSED"});
   srv.close();
+  net::run();  // the "close" emission: the server lets go of itself
 }
 
 TEST_CASE("destroy() resumes a pending read with ERR_SOCKET_CLOSED", "[socket]") {
@@ -339,6 +341,7 @@ TEST_CASE("destroy() resumes a pending read with ERR_SOCKET_CLOSED", "[socket]")
   };
   CHECK(netxx_test::run_bounded(body()) == "ERR_SOCKET_CLOSED");
   srv.close();
+  net::run();  // the "close" emission: the server lets go of itself
 }
 
 TEST_CASE("socket properties: addresses, ports, families, byte counts", "[socket]") {
@@ -379,6 +382,7 @@ TEST_CASE("socket properties: addresses, ports, families, byte counts", "[socket
   };
   netxx_test::run_bounded(body());
   srv.close();
+  net::run();  // the "close" emission: the server lets go of itself
 }
 
 TEST_CASE("a writer to a peer that reads nothing is suspended by the kernel, not buffered", "[socket][backpressure]") {
@@ -410,6 +414,7 @@ TEST_CASE("a writer to a peer that reads nothing is suspended by the kernel, not
   CHECK(w > 0);
   CHECK(w < 64ull * 1024 * 1024);
   srv.close();
+  net::run();  // the "close" emission: the server lets go of itself
 }
 
 TEST_CASE("200 concurrent clients each get back exactly the random bytes they sent", "[server][socket][load]") {
@@ -476,4 +481,5 @@ TEST_CASE("200 concurrent clients each get back exactly the random bytes they se
   CHECK(netxx_test::run_bounded(body(), 60'000) == clients);
   CHECK(netxx_test::open_fds() == fds_before);  // every connection's descriptor was closed
   srv.close();
+  net::run();  // the "close" emission: the server lets go of itself
 }

@@ -190,17 +190,16 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // --- reading -----------------------------------------------------------------
 
   void start_flowing() {
+    const bool was = flowing;
     flowing = true;
     paused = false;
     hold();
-    if (stashed > 0 || stashed_eof) {
-      // Deliver what arrived while paused, then read on, next turn (as Node's
-      // resume() does), so a listener registering now sees it.
-      auto keep = this->shared_from_this();
-      loop->post([keep] { keep->deliver_stash(); });
-      return;
-    }
-    arm_read();
+    if (was) return;
+    // Reading starts next tick, as Node's resume() does: a listener added
+    // right after on("data") (on("end"), on("close")) must not miss what is
+    // already waiting, data and FIN included.
+    auto keep = this->shared_from_this();
+    loop->post([keep] { keep->deliver_stash(); });
   }
 
   void deliver_stash() {
