@@ -112,6 +112,17 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   std::shared_ptr<server_state> self;  // while listening with the event face
   std::optional<std::stop_callback<std::function<void()>>> signal_cb;
   int reserve_fd = -1;      // for the EMFILE trick
+  // After EMFILE, accept4 fails at once whether or not a connection waits
+  // (the kernel checks for a free descriptor first): wait for readiness
+  // before the next accept, or the loop spins.
+  bool wait_readable = false;
+
+  /// Prepares op for the listening socket: a readiness wait after EMFILE, else an accept.
+  void prepare(io_op& op) noexcept {
+    op.code = wait_readable ? op_code::poll_in : op_code::accept;
+    op.fd = fd;
+    op.counts_alive = ref;
+  }
 
   struct accept_op : io_op {
     server_state* owner = nullptr;
@@ -144,13 +155,11 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   void start_accepting() {
     if (!listening || aop.in_flight() || pending_accept || !has_connection_listener()) return;
     if (!self) self = this->shared_from_this();
-    aop.fd = fd;
-    aop.counts_alive = ref;
+    prepare(aop);
     while (loop->start(aop)) {
       if (!handle_accepted(aop.result)) return;
       if (!listening) return;
-      aop.fd = fd;
-      aop.counts_alive = ref;
+      prepare(aop);
     }
   }
 
@@ -162,6 +171,10 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
 
   // A new descriptor (or an error) from accept; true when accepting goes on.
   bool handle_accepted(int res) {
+    if (aop.code == op_code::poll_in) {  // readable again after EMFILE: accept next
+      wait_readable = false;
+      return listening && res != -ECANCELED;
+    }
     if (res == -ECANCELED || !listening) {
       if (res >= 0) ::close(res);
       return false;
@@ -224,6 +237,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   // connection would spin. Give back the reserved descriptor, accept and
   // close what is pending, take the reserve again.
   void emfile_trick() {
+    wait_readable = true;
     if (reserve_fd < 0) return;
     ::close(reserve_fd);
     reserve_fd = -1;
@@ -669,8 +683,7 @@ class basic_server {
           result = -ECANCELED;
           return false;
         }
-        fd = s_->fd;
-        counts_alive = s_->ref;
+        s_->prepare(*this);
         if (!s_->loop->start(*this)) {
           s_->pending_accept = this;
           return true;
@@ -680,6 +693,14 @@ class basic_server {
     }
     // True when the awaiter can resume: a socket, or an error to throw.
     bool take(int res) {
+      if (code == detail::op_code::poll_in) {  // readable again after EMFILE
+        s_->wait_readable = false;
+        if (res == -ECANCELED) {
+          result = res;
+          return true;
+        }
+        return false;
+      }
       if (res >= 0) {
         sock_ = s_->admit(res);
         return sock_.has_value();  // blocked or dropped: accept the next one

@@ -5,6 +5,7 @@
 // for both directions. A budget of synchronous completions per loop turn
 // keeps one busy socket from starving the others.
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -243,9 +244,13 @@ class epoll_backend {
         case op_code::sendmsg:
           r = ::sendmsg(op.fd, op.args.sendmsg.msg, op.args.sendmsg.flags | MSG_NOSIGNAL);
           break;
-        case op_code::poll_in:
+        case op_code::poll_in: {
+          // Re-checked for real: an edge may belong to an earlier waiter
+          // (drain() retries the queue in one go).
           if (first) return -EAGAIN;
-          return 0;
+          pollfd p{op.fd, POLLIN, 0};
+          return ::poll(&p, 1, 0) > 0 ? 0 : -EAGAIN;
+        }
         case op_code::nop:
         case op_code::close:
         case op_code::timer:
