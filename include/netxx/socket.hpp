@@ -14,7 +14,6 @@
 #include <array>
 #include <coroutine>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -145,8 +144,20 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     std::size_t offset = 0;
     write_callback cb;
   };
-  std::deque<chunk> queue;
+  // The queue is queue[queue_head..]: a vector (a deque allocates when made,
+  // and most sockets of a busy server never queue a byte).
+  std::vector<chunk> queue;
+  std::size_t queue_head = 0;
   std::size_t queued_bytes = 0;
+  bool queue_empty() const noexcept { return queue_head == queue.size(); }
+  chunk& queue_front() noexcept { return queue[queue_head]; }
+  void queue_pop() noexcept {
+    queue[queue_head++] = chunk{};
+    if (queue_head == queue.size()) {
+      queue.clear();
+      queue_head = 0;
+    }
+  }
   struct write_op : io_op {
     socket_state* owner = nullptr;
     msghdr msg{};
@@ -297,7 +308,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     }
     hold();
     std::size_t sent = 0;
-    if (queue.empty() && !wop.in_flight() && !pending_write && !cb && fd >= 0) {
+    if (queue_empty() && !wop.in_flight() && !pending_write && !cb && fd >= 0) {
       // Optimistic write (libuv's uv_try_write): most writes fit in the
       // socket buffer and need neither a copy nor a queued operation.
       ssize_t r = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -322,9 +333,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void send_queue() {
-    while (!queue.empty() && open()) {
+    while (!queue_empty() && open()) {
       std::size_t n = 0;
-      for (auto it = queue.begin(); it != queue.end() && n < wop.iov.size(); ++it, ++n)
+      for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(queue_head); it != queue.end() && n < wop.iov.size();
+           ++it, ++n)
         wop.iov[n] = {it->data.data() + it->offset, it->data.size() - it->offset};
       wop.msg = {};
       wop.msg.msg_iov = wop.iov.data();
@@ -342,7 +354,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     auto* st = static_cast<write_op*>(op)->owner;
     auto keep = st->shared_from_this();
     if (st->handle_write(res)) {
-      if (!st->queue.empty())
+      if (!st->queue_empty())
         st->send_queue();
       else
         st->after_queue_drained();
@@ -359,14 +371,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     auto left = static_cast<std::size_t>(res);
     bytes_written += left;
     queued_bytes -= left;
-    while (left > 0 && !queue.empty()) {
-      chunk& c = queue.front();
+    while (left > 0 && !queue_empty()) {
+      chunk& c = queue_front();
       const std::size_t take = std::min(left, c.data.size() - c.offset);
       c.offset += take;
       left -= take;
       if (c.offset == c.data.size()) {
         auto cb = std::move(c.cb);
-        queue.pop_front();
+        queue_pop();
         if (cb) cb({});
       }
     }
@@ -374,10 +386,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void after_queue_drained() {
-    if (destroyed || !queue.empty() || wop.in_flight() || pending_write) return;
+    if (destroyed || !queue_empty() || wop.in_flight() || pending_write) return;
     if (std::exchange(need_drain, false)) events.template emit<"drain">();
     if (destroyed) return;
-    if (!writable && !fin_sent && queue.empty()) send_fin();
+    if (!writable && !fin_sent && queue_empty()) send_fin();
   }
 
   void end(std::span<const std::byte> data, write_callback cb = {}) {
@@ -387,14 +399,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!writable) return;
     writable = false;
     hold();
-    if (queue.empty() && !wop.in_flight() && !pending_write) send_fin();
+    if (queue_empty() && !wop.in_flight() && !pending_write) send_fin();
   }
 
   /// An awaitable write finished: what queued behind it goes now (or the FIN).
   void awaitable_write_done() {
     pending_write = nullptr;
     if (destroyed) return;
-    if (!queue.empty() && !wop.in_flight())
+    if (!queue_empty() && !wop.in_flight())
       send_queue();
     else
       after_queue_drained();
@@ -447,11 +459,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     close_fd();
     // Pending write callbacks learn the stream was destroyed.
     std::vector<write_callback> failed;
-    for (auto& c : queue)
-      if (c.cb) failed.push_back(std::move(c.cb));
+    for (std::size_t k = queue_head; k < queue.size(); ++k)
+      if (queue[k].cb) failed.push_back(std::move(queue[k].cb));
     for (auto& cb : end_callbacks) failed.push_back(std::move(cb));
     end_callbacks.clear();
     queue.clear();
+    queue_head = 0;
     queued_bytes = 0;
     auto keep = this->shared_from_this();
     // "error" then "close", next tick, as Node's destroy() emits them.
@@ -812,7 +825,7 @@ class basic_socket {
       }
       if (data_.empty()) return false;
       waiter_ = h;
-      if (s_->pending_write || !s_->queue.empty() || s_->wop.in_flight()) {
+      if (s_->pending_write || !s_->queue_empty() || s_->wop.in_flight()) {
         // Another write goes first: queue behind it (copied), in call order.
         queued_ = true;
         s_->write(data_, [this](std::error_code ec) {

@@ -105,7 +105,9 @@ class epoll_backend {
       fd_state& st = fds_[static_cast<std::size_t>(fd)];
       for (op_list* q : {&st.readers, &st.writers})
         while (io_op* op = q->pop()) core_.defer_completion(*op, -ECANCELED);
-      if (st.registered) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      // No EPOLL_CTL_DEL: closing the last reference removes the registration
+      // (a syscall per connection saved); events already fetched for it are
+      // stale by generation.
       st.registered = false;
       ++st.gen;  // events already fetched for the old descriptor are stale
     }
@@ -201,16 +203,22 @@ class epoll_backend {
 
   void drain(int fd, std::uint32_t gen, bool write_side) {
     auto i = static_cast<std::size_t>(fd);
-    while (i < fds_.size() && fds_[i].gen == gen) {
+    if (i >= fds_.size()) return;
+    // Only what waited when this edge came: an op parked by a callback below
+    // got its EAGAIN after the edge, and a new edge will come for it.
+    io_op* last = (write_side ? fds_[i].writers : fds_[i].readers).tail;
+    while (last && i < fds_.size() && fds_[i].gen == gen) {
       op_list& queue = write_side ? fds_[i].writers : fds_[i].readers;
       io_op* op = queue.head;
       if (!op) return;
+      const bool was_last = op == last;
       int res = attempt(*op, /*first=*/false);
       if (res == -EAGAIN || res == -EINPROGRESS) return;  // wait for the next edge
       queue.pop();
       // Resuming may start, cancel or close anything, this fd included:
       // the list and the generation are read again each round.
       core_.complete_op(op->id, res);
+      if (was_last) return;
     }
   }
 
