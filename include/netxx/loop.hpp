@@ -128,6 +128,15 @@ class basic_loop;
 
 namespace detail {
 
+/// What a stop_token runs for an operation in flight: a cancel by id, safe
+/// from any thread and after the operation is gone.
+template <typename Backend>
+struct canceller {
+  basic_loop<Backend>* loop;
+  std::uint64_t id;
+  void operator()() const noexcept { loop->cancel(id); }
+};
+
 /// The awaiter of every low-level operation. The io_op lives here, in the
 /// awaiting frame: starting an operation allocates nothing.
 template <typename Backend>
@@ -155,7 +164,7 @@ class io_awaitable : public io_op {
     }
     waiter_ = h;
     if (loop_->start(*this)) return false;
-    if (stop_.stop_possible()) stop_cb_.emplace(stop_, canceller{loop_, id});
+    if (stop_.stop_possible()) stop_cb_.emplace(stop_, canceller<Backend>{loop_, id});
     return true;
   }
   io_result await_resume() noexcept {
@@ -164,18 +173,13 @@ class io_awaitable : public io_op {
   }
 
  private:
-  struct canceller {
-    basic_loop<Backend>* loop;
-    std::uint64_t id;
-    void operator()() const noexcept { loop->cancel(id); }
-  };
 
   static void on_complete(io_op* op, int) noexcept { detail::resume(static_cast<io_awaitable*>(op)->waiter_); }
 
   basic_loop<Backend>* loop_;
   std::coroutine_handle<> waiter_;
   std::stop_token stop_;
-  std::optional<std::stop_callback<canceller>> stop_cb_;
+  std::optional<std::stop_callback<canceller<Backend>>> stop_cb_;
 };
 
 /// Awaits a timer on the loop's heap. Registered in the op table as well, so
@@ -212,7 +216,7 @@ class sleep_awaitable : public io_op {
     auto& core = loop_->core();
     core.register_op(*this);
     core.arm_timer(timer_, ms_);
-    if (stop_.stop_possible()) stop_cb_.emplace(stop_, canceller{loop_, id});
+    if (stop_.stop_possible()) stop_cb_.emplace(stop_, canceller<Backend>{loop_, id});
     return true;
   }
   void await_resume() {
@@ -227,11 +231,6 @@ class sleep_awaitable : public io_op {
   }
 
  private:
-  struct canceller {
-    basic_loop<Backend>* loop;
-    std::uint64_t id;
-    void operator()() const noexcept { loop->cancel(id); }
-  };
   struct timer_hook : timer_node {
     sleep_awaitable* self;
   };
@@ -247,7 +246,7 @@ class sleep_awaitable : public io_op {
   std::stop_token stop_;
   std::coroutine_handle<> waiter_;
   timer_hook timer_{{}, this};
-  std::optional<std::stop_callback<canceller>> stop_cb_;
+  std::optional<std::stop_callback<canceller<Backend>>> stop_cb_;
 };
 
 }  // namespace detail

@@ -219,10 +219,8 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
     st->high_water_mark = options.high_water_mark;
     if (options.pause_on_connect) st->paused = true;
     ++connections;
-    std::weak_ptr<server_state> weak = this->shared_from_this();
-    st->on_closed = [weak] {
-      if (auto srv = weak.lock()) srv->connection_closed();
-    };
+    st->closed_owner = this->weak_from_this();
+    st->on_closed = [](void* srv) { static_cast<server_state*>(srv)->connection_closed(); };
     if (options.no_delay) sock.set_no_delay(true);
     if (options.keep_alive) sock.set_keep_alive(true, options.keep_alive_initial_delay);
     return sock;

@@ -126,8 +126,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // Held while the connection is open and the event face is in use: an open
   // Node socket lives without a reference from user code.
   std::shared_ptr<socket_state> self;
-  // Called once when the descriptor closes (the server's connection count).
-  std::function<void()> on_closed;
+  // Told once when the descriptor closes (the server's connection count):
+  // a function and a weak owner, not a std::function, so accepting a
+  // connection allocates nothing for it.
+  void (*on_closed)(void*) = nullptr;
+  std::weak_ptr<void> closed_owner;
 
   // --- flowing reads: one recv in flight into a buffer of the socket --------
   struct flow_read_op : io_op {
@@ -185,7 +188,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (fd < 0) return;
     loop->close_now(fd);  // what is in flight on it completes with -ECANCELED
     fd = -1;
-    if (auto f = std::move(on_closed)) f();
+    if (auto f = std::exchange(on_closed, nullptr))
+      if (auto owner = closed_owner.lock()) f(owner.get());
   }
 
   void hold() {
