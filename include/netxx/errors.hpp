@@ -11,12 +11,15 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "config.hpp"
 
@@ -328,11 +331,28 @@ class error : public std::system_error {
   /// A failed system call, worded as Node's exceptionWithHostPort words it
   /// (connect, write): "connect ECONNREFUSED 127.0.0.1:9". As in Node, the
   /// port shows only when it is above 0.
+  /// `local` ("address:port" of our end) adds Node's " - Local (...)".
   static error from_syscall(std::string_view syscall, std::error_code ec, std::string_view address = {},
-                            std::optional<std::uint16_t> port = std::nullopt) {
+                            std::optional<std::uint16_t> port = std::nullopt, std::string_view local = {}) {
     std::string msg;
     msg.append(syscall).append(" ").append(netxx::code_string(ec));
-    return with_details(std::move(msg), syscall, ec, address, port);
+    auto e = with_details(std::move(msg), syscall, ec, address, port);
+    if (!local.empty()) e.message_.append(" - Local (").append(local).append(")");
+    return e;
+  }
+
+  /// Node's NodeAggregateError: several failures at once (every Happy
+  /// Eyeballs attempt failed). Its code is the first error's; errors() holds
+  /// them all. Node's message is empty; what() lists the parts instead, so a
+  /// printed exception still says what happened.
+  static error aggregate(std::vector<error> errors) {
+    const std::error_code ec = errors.empty() ? std::error_code() : errors.front().code();
+    error e(ec, std::string());
+    std::string all;
+    for (const auto& x : errors) all.append(all.empty() ? "" : "; ").append(x.message());
+    e.what_ = std::move(all);
+    e.errors_ = std::make_shared<const std::vector<error>>(std::move(errors));
+    return e;
   }
 
   /// A failed libuv call, worded as Node's uvExceptionWithHostPort words it
@@ -363,7 +383,12 @@ class error : public std::system_error {
   }
 
  public:
-  const char* what() const noexcept override { return message_.c_str(); }
+  const char* what() const noexcept override { return errors_ ? what_.c_str() : message_.c_str(); }
+  /// Node's AggregateError `errors` (empty unless made by aggregate()).
+  std::span<const error> errors() const noexcept {
+    return errors_ ? std::span<const error>(*errors_) : std::span<const error>();
+  }
+  bool is_aggregate() const noexcept { return errors_ != nullptr; }
   /// Node's `err.code`.
   std::string_view code_string() const noexcept { return netxx::code_string(code()); }
   /// Node's `err.message`.
@@ -386,6 +411,8 @@ class error : public std::system_error {
   std::string syscall_;
   std::string address_;
   std::optional<std::uint16_t> port_;
+  std::string what_;
+  std::shared_ptr<const std::vector<error>> errors_;
 };
 
 /// Throws netxx::error(e, message). Usable from constexpr functions: constant

@@ -6,6 +6,9 @@
 /// while a handle, an operation in flight, or (once the event face is used)
 /// the open connection itself needs it, as a Node socket lives while open.
 
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -24,11 +27,16 @@
 #include <utility>
 #include <vector>
 
+#include "block_list.hpp"
 #include "config.hpp"
+#include "detail/loop_core.hpp"
 #include "detail/op.hpp"
+#include "detail/sockaddr.hpp"
 #include "detail/socket_ops.hpp"
+#include "dns.hpp"
 #include "errors.hpp"
 #include "events.hpp"
+#include "ip.hpp"
 #include "loop.hpp"
 #include "socket_address.hpp"
 #include "task.hpp"
@@ -63,6 +71,91 @@ struct address_info {
 
 /// A write or end callback: Node's `callback(err)`; an empty code is success.
 using write_callback = std::function<void(std::error_code)>;
+
+/// Node's `onread` option: reads go into a buffer of the caller's (no
+/// allocation, no "data" event) and each chunk goes to `callback(nread, buf)`;
+/// returning false pauses the socket (resume() starts reading again).
+struct onread_options {
+  std::span<std::byte> buffer{};                                          // reused for every read
+  std::function<std::span<std::byte>()> buffer_fn{};                      // or: asked for a buffer before each read
+  std::function<bool(std::size_t nread, std::span<std::byte> buf)> callback{};
+};
+
+/// new net.Socket([options]).
+/// With GCC 12, build the options in a variable when they carry a signal or an onread callback.
+struct socket_options {
+  int fd = -1;                      // wrap an open socket descriptor (TCP or Unix)
+  bool allow_half_open = false;
+  bool readable = true;             // with fd: false = never read from it
+  bool writable = true;             // with fd: false = ended for writing from the start
+  onread_options onread{};
+  std::stop_token signal{};         // Node's AbortSignal: destroys the socket with ABORT_ERR
+  bool no_delay = false;            // applied once connected
+  bool keep_alive = false;          // applied once connected
+  std::int64_t keep_alive_initial_delay = 0;
+  const netxx::block_list* block_list = nullptr;  // outgoing: a blocked address fails with ERR_IP_BLOCKED
+};
+
+/// socket.connect(options) and net.connect(options). A TCP connection names
+/// `port` (and `host`, default "localhost"); an IPC one names `path` (a
+/// filesystem path, or "\0name" for a Linux abstract name). net::connect
+/// also takes the socket's own options (the fields after `path`) and
+/// `timeout`, as Node's net.connect does. String fields are views: they are
+/// copied before connect() returns.
+/// With GCC 12, build the options in a variable when they carry a lookup
+/// function, a signal or an onread callback (see docs/architecture.md).
+struct connect_options {
+  std::optional<std::int64_t> port{};
+  std::string_view host{};               // default "localhost"
+  std::string_view local_address{};
+  std::uint16_t local_port = 0;
+  int family = 0;                        // 0, 4 or 6
+  int hints = 0;                         // dns::addrconfig | dns::v4mapped | dns::all
+  dns::lookup_function lookup{};         // replaces dns::lookup
+  std::optional<bool> auto_select_family{};             // default: get_default_auto_select_family()
+  std::optional<std::int64_t> auto_select_family_attempt_timeout{};  // ms, at least 10
+  bool no_delay = false;
+  bool keep_alive = false;
+  std::int64_t keep_alive_initial_delay = 0;
+  const netxx::block_list* block_list = nullptr;
+  std::string_view path{};               // IPC
+  // --- net.connect / net.createConnection only ---
+  std::int64_t timeout = 0;              // socket.setTimeout(timeout) before connecting
+  bool allow_half_open = false;
+  int fd = -1;
+  bool readable = true;
+  bool writable = true;
+  onread_options onread{};
+  std::stop_token signal{};
+};
+
+namespace detail {
+inline bool& auto_select_family_default() noexcept {
+  static bool value = true;  // Node >= 20
+  return value;
+}
+inline std::int64_t& auto_select_family_attempt_timeout_default() noexcept {
+  static std::int64_t value = 250;
+  return value;
+}
+}  // namespace detail
+
+/// net.getDefaultAutoSelectFamily().
+inline bool get_default_auto_select_family() noexcept { return detail::auto_select_family_default(); }
+/// net.setDefaultAutoSelectFamily(value).
+inline void set_default_auto_select_family(bool value) noexcept { detail::auto_select_family_default() = value; }
+/// net.getDefaultAutoSelectFamilyAttemptTimeout().
+inline std::int64_t get_default_auto_select_family_attempt_timeout() noexcept {
+  return detail::auto_select_family_attempt_timeout_default();
+}
+/// net.setDefaultAutoSelectFamilyAttemptTimeout(value): at least 1 (else
+/// ERR_OUT_OF_RANGE), raised to 10.
+inline void set_default_auto_select_family_attempt_timeout(std::int64_t value) {
+  if (value < 1 || value > 2147483647)
+    throw error(errc::err_out_of_range, "The value of \"value\" is out of range. It must be >= 1 && <= 2147483647. Received " +
+                                            std::to_string(value));
+  detail::auto_select_family_attempt_timeout_default() = value < 10 ? 10 : value;
+}
 
 /// The events of net.Socket, with their listener signatures.
 using socket_emitter = event_emitter<
@@ -169,8 +262,65 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   std::vector<write_callback> end_callbacks;
 
   // Awaitable operations in flight (in their frames), for destroy and unref.
+  // A read awaited while connecting waits here, not yet started.
   io_op* pending_read = nullptr;
   io_op* pending_write = nullptr;
+  std::optional<error> destroy_error;  // what destroy(err) was given: awaiters rethrow it
+
+  // --- the client side -------------------------------------------------------------
+  bool connecting = false;
+  bool reset_on_destroy = false;  // resetAndDestroy(): an RST instead of a FIN
+  bool no_delay_on_connect = false;
+  bool keep_alive_on_connect = false;
+  std::int64_t keep_alive_delay_ms = 0;
+  const netxx::block_list* blocks = nullptr;
+  std::uint64_t connect_gen = 0;  // a new connect() or destroy() makes late answers stale
+  std::string host;               // the name being connected to (Node's _host)
+
+  // One connection attempt: a descriptor of its own and the kernel's connect.
+  struct attempt_op : io_op {
+    std::shared_ptr<socket_state> st;
+    std::uint64_t gen = 0;
+    sockaddr_storage addr{};
+    socklen_t addrlen = 0;
+    std::string address;  // an IP, or the path of an IPC connect
+    std::uint16_t port = 0;
+    int family = 0;       // 4, 6, or 0 for a Unix path
+    std::string local;    // "address:port" when bound to a local port
+  };
+  attempt_op* attempt = nullptr;
+
+  // Happy Eyeballs (Node's internalConnectMultiple): the addresses to try in turn.
+  struct attempt_timer_node : timer_node {
+    socket_state* owner = nullptr;
+  } attempt_timer;
+  std::vector<dns::lookup_address> candidates;
+  std::size_t next_candidate = 0;
+  std::vector<error> attempt_errors;
+  std::int64_t attempt_timeout = 250;
+  std::string local_address;
+  std::uint16_t port = 0, local_port = 0;
+  bool multiple = false;
+  std::optional<std::vector<std::string>> attempted_addresses;
+
+  // The awaiter of `co_await socket.connect(...)`.
+  std::coroutine_handle<> connect_waiter{};
+  std::optional<error> connect_failure;
+
+  // socket.setTimeout(): one heap entry per socket, re-armed lazily. Activity
+  // only stamps last_active; the timer, when it fires early, sleeps the rest.
+  struct idle_timer_node : timer_node {
+    socket_state* owner = nullptr;
+  } idle_timer;
+  std::int64_t timeout_ms = 0;
+  std::int64_t last_active = 0;
+
+  // socket_options::onread
+  onread_options onread;
+  std::span<std::byte> onread_buf;
+
+  // socket_options::signal
+  std::optional<std::stop_callback<std::function<void()>>> abort_cb;
 
   socket_state() {
     flow_read.owner = this;
@@ -179,8 +329,20 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     wop.owner = this;
     wop.code = op_code::sendmsg;
     wop.complete = &on_write;
+    attempt_timer.owner = this;
+    attempt_timer.fire = &on_attempt_timeout;
+    attempt_timer.ref = false;  // the connect in flight keeps the loop alive
+    idle_timer.owner = this;
+    idle_timer.fire = &on_idle_timer;
+    idle_timer.ref = false;  // Node's socket timeout is an unref'd timer
   }
-  ~socket_state() { close_fd(); }
+  ~socket_state() {
+    if (loop) {
+      loop->core().disarm_timer(attempt_timer);
+      loop->core().disarm_timer(idle_timer);
+    }
+    close_fd();
+  }
 
   bool open() const noexcept { return fd >= 0 && !destroyed; }
 
@@ -233,17 +395,20 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void arm_read() {
     if (!open() || !readable || flow_read.in_flight() || !flowing) return;
-    if (!read_buf) read_buf = std::make_unique<std::byte[]>(read_buf_size);
-    flow_read.fd = fd;
-    flow_read.counts_alive = ref;
-    flow_read.args.recv = {read_buf.get(), read_buf_size, 0};
     // Synchronous completions (epoll's optimistic read) are handled in a loop
     // here rather than by recursion.
-    while (loop->start(flow_read)) {
-      if (!handle_read(flow_read.result) || !flowing || !open() || !readable) return;
+    do {
       flow_read.fd = fd;
       flow_read.counts_alive = ref;
-    }
+      if (onread.callback) {  // the caller's buffer
+        if (onread_buf.empty()) return;
+        flow_read.args.recv = {onread_buf.data(), onread_buf.size(), 0};
+      } else {
+        if (!read_buf) read_buf = std::make_unique<std::byte[]>(read_buf_size);
+        flow_read.args.recv = {read_buf.get(), read_buf_size, 0};
+      }
+      if (!loop->start(flow_read)) return;
+    } while (handle_read(flow_read.result) && flowing && open() && readable);
   }
 
   static void on_flow_read(io_op* op, int res) noexcept {
@@ -278,6 +443,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void emit_data(std::size_t n) {
     bytes_read += n;
+    touch();
+    if (onread.callback) {
+      // Node: callback(nread, buf); `false` pauses. A buffer function is asked for the next buffer.
+      const bool go = onread.callback(n, onread_buf);
+      if (onread.buffer_fn) onread_buf = onread.buffer_fn();
+      if (!go) pause();
+      return;
+    }
     events.template emit<"data">(std::span<const std::byte>(read_buf.get(), n));
   }
 
@@ -299,6 +472,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // --- writing -------------------------------------------------------------------
 
   bool write(std::span<const std::byte> data, write_callback cb) {
+    touch();
     if (destroyed) {
       fail_later(std::move(cb), make_error_code(errc::err_stream_destroyed));
       return false;
@@ -374,6 +548,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     }
     auto left = static_cast<std::size_t>(res);
     bytes_written += left;
+    touch();
     queued_bytes -= left;
     while (left > 0 && !queue_empty()) {
       chunk& c = queue_front();
@@ -403,7 +578,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!writable) return;
     writable = false;
     hold();
-    if (queue_empty() && !wop.in_flight() && !pending_write) send_fin();
+    if (queue_empty() && !wop.in_flight() && !pending_write && !connecting) send_fin();
   }
 
   /// An awaitable write finished: what queued behind it goes now (or the FIN).
@@ -430,6 +605,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void send_fin() {
+    if (connecting) return;  // sent once connected
     fin_sent = true;
     if (fd >= 0) ::shutdown(fd, SHUT_WR);
     // "finish" and the end callbacks come next tick, as in Node.
@@ -453,6 +629,313 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     loop->post([cb = std::move(cb), ec] { cb(ec); });
   }
 
+  // --- idle timeout (socket.setTimeout) ---------------------------------------------------
+
+  /// Activity: stamps the time; the armed timer finds out when it fires.
+  void touch() {
+    if (timeout_ms <= 0) return;
+    last_active = loop->now();
+    if (!idle_timer.armed()) loop->core().arm_timer(idle_timer, timeout_ms);
+  }
+
+  void set_timeout(std::int64_t ms) {
+    loop->core().disarm_timer(idle_timer);
+    timeout_ms = ms;
+    if (ms <= 0 || destroyed) return;
+    last_active = loop->now();
+    loop->core().arm_timer(idle_timer, ms);
+  }
+
+  static void on_idle_timer(timer_node* t) noexcept {
+    auto* st = static_cast<idle_timer_node*>(t)->owner;
+    if (st->timeout_ms <= 0 || st->destroyed) return;
+    const std::int64_t idle = st->loop->now() - st->last_active;
+    if (idle < st->timeout_ms) {  // there was activity: sleep the rest
+      st->loop->core().arm_timer(st->idle_timer, st->timeout_ms - idle);
+      return;
+    }
+    auto keep = st->shared_from_this();
+    st->events.template emit<"timeout">();  // only an event: nothing is closed
+  }
+
+  // --- connecting (Node's lookupAndConnect, internalConnect, internalConnectMultiple) ------
+
+  /// Node's _undestroy(): a socket connects again after "close".
+  void reopen() {
+    destroyed = false;
+    close_emitted = false;
+    readable = writable = true;
+    fin_sent = false;
+    flowing = false;
+    need_drain = false;
+    stashed = 0;
+    stashed_eof = false;
+    reset_on_destroy = false;
+    destroy_error.reset();
+    connect_failure.reset();
+    attempted_addresses.reset();
+  }
+
+  /// The answer of the lookup (dns::lookup or the user's `lookup`).
+  void after_lookup(std::uint64_t gen, std::optional<error> err, std::vector<dns::lookup_address> addrs, bool all) {
+    if (gen != connect_gen || !connecting) return;  // destroyed or reconnected meanwhile
+    auto keep = this->shared_from_this();
+    if (!err && addrs.empty()) err = error(errc::enotfound, "getaddrinfo ENOTFOUND " + host);
+    if (err) {
+      events.template emit<"lookup">(err->code(), std::string_view(), 0, std::string_view(host));
+      if (connecting && gen == connect_gen) fail_connect_later(std::move(*err));
+      return;
+    }
+    if (!all) {
+      const auto& a = addrs.front();
+      events.template emit<"lookup">(std::error_code(), std::string_view(a.address), a.family, std::string_view(host));
+      if (!connecting || gen != connect_gen) return;
+      if (auto bad = check_address(a)) return fail_connect_later(std::move(*bad));
+      connect_to(a.address, a.family);
+      return;
+    }
+    // Happy Eyeballs: keep IPv4 and IPv6 addresses, each once; the family of
+    // the first one goes first, then the families alternate.
+    std::vector<dns::lookup_address> groups[2];
+    int first_family = 0;
+    for (const auto& a : addrs) {
+      events.template emit<"lookup">(std::error_code(), std::string_view(a.address), a.family, std::string_view(host));
+      if (!connecting || gen != connect_gen) return;
+      if (is_ip(a.address) == 0 || (a.family != 4 && a.family != 6)) continue;
+      if (first_family == 0) first_family = a.family;
+      auto& g = groups[a.family == first_family ? 0 : 1];
+      if (std::none_of(g.begin(), g.end(), [&](const auto& x) { return x.address == a.address; })) g.push_back(a);
+    }
+    if (groups[0].empty() && groups[1].empty()) {
+      if (auto bad = check_address(addrs.front())) fail_connect_later(std::move(*bad));
+      return;
+    }
+    std::vector<dns::lookup_address> order;
+    for (std::size_t i = 0; i < std::max(groups[0].size(), groups[1].size()); ++i) {
+      if (i < groups[0].size()) order.push_back(groups[0][i]);
+      if (i < groups[1].size()) order.push_back(groups[1][i]);
+    }
+    if (order.size() == 1) {
+      connect_to(order.front().address, order.front().family);
+      return;
+    }
+    multiple = true;
+    candidates = std::move(order);
+    next_candidate = 0;
+    attempt_errors.clear();
+    attempted_addresses.emplace();
+    connect_next();
+  }
+
+  std::optional<error> check_address(const dns::lookup_address& a) const {
+    if (is_ip(a.address) == 0) return error(errc::err_invalid_ip_address, "Invalid IP address: " + a.address);
+    if (a.family != 4 && a.family != 6)
+      return error(errc::err_invalid_addrtype, "Invalid address family: " + std::to_string(a.family) + " " + host +
+                                                   ":" + std::to_string(port));
+    return std::nullopt;
+  }
+
+  /// Node's connectErrorNT: the error is reported next tick.
+  void fail_connect_later(error e) {
+    auto keep = this->shared_from_this();
+    loop->post([keep, gen = connect_gen, e = std::move(e)]() mutable {
+      if (keep->connecting && keep->connect_gen == gen) keep->destroy(std::move(e));
+    });
+  }
+
+  /// A new descriptor for an attempt, bound when a local address or port is
+  /// asked for. Fails with Node's "bind ..." or a socket() error.
+  std::unique_ptr<attempt_op> make_attempt(std::string_view address, int fam, std::optional<error>& failure) {
+    auto a = std::make_unique<attempt_op>();
+    a->st = this->shared_from_this();
+    a->gen = connect_gen;
+    a->address = std::string(address);
+    a->port = fam == 0 ? 0 : port;
+    a->family = fam;
+    const int af = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNIX;
+    if (fam == 0) {
+      int err = 0;
+      if (auto len = to_unix_sockaddr(address, a->addr, err)) {
+        a->addrlen = *len;
+      } else {
+        // libuv refuses a path that does not fit with EINVAL, and so does Node.
+        failure = error::from_syscall("connect", errno_code(EINVAL), address);
+        return nullptr;
+      }
+    } else {
+      auto len = to_ip_sockaddr(address, port, fam, a->addr);
+      if (!len) {
+        failure = error(errc::err_invalid_ip_address, "Invalid IP address: " + std::string(address));
+        return nullptr;
+      }
+      a->addrlen = *len;
+    }
+    a->fd = ::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (a->fd < 0) {
+      failure = error::from_syscall("connect", errno_code(errno), address, a->port);
+      return nullptr;
+    }
+    if (fam != 0 && (!local_address.empty() || local_port != 0)) {
+      std::string local = local_address.empty() ? std::string(fam == 4 ? "0.0.0.0" : "::") : local_address;
+      sockaddr_storage ss{};
+      int r = -EINVAL;
+      if (auto len = to_ip_sockaddr(local, local_port, fam, ss))
+        r = ::bind(a->fd, reinterpret_cast<sockaddr*>(&ss), *len) == 0 ? 0 : -errno;
+      if (r != 0) {
+        ::close(a->fd);  // never seen by the loop
+        failure = error::from_syscall("bind", errno_code(-r), local, local_port);
+        return nullptr;
+      }
+      a->local = local + ":" + std::to_string(local_port);
+    }
+    return a;
+  }
+
+  /// Starts the kernel's connect; false when it already completed (and was handled).
+  bool launch(std::unique_ptr<attempt_op> owned) {
+    attempt_op* a = owned.release();
+    attempt = a;
+    a->code = op_code::connect;
+    a->complete = &on_attempt_complete;
+    a->counts_alive = ref;
+    a->args.connect = {reinterpret_cast<const sockaddr*>(&a->addr), a->addrlen};
+    if (loop->start(*a)) {
+      on_attempt_complete(a, a->result);
+      return false;
+    }
+    return true;
+  }
+
+  /// Node's internalConnect: one address (or an IPC path), no fallback.
+  void connect_to(const std::string& address, int fam) {
+    auto keep = this->shared_from_this();
+    multiple = false;
+    std::optional<error> failure;
+    auto a = make_attempt(address, fam, failure);
+    if (!a) return destroy(std::move(failure));
+    events.template emit<"connectionAttempt">(std::string_view(address), fam == 0 ? std::uint16_t{0} : port, fam);
+    if (destroyed || a->gen != connect_gen) return ::close(a->fd), void();
+    if (fam != 0 && blocks && blocks->check(address, fam == 4 ? family::ipv4 : family::ipv6)) {
+      ::close(a->fd);
+      return destroy(error(errc::err_ip_blocked, "IP(" + address + ") is blocked by net.BlockList"));
+    }
+    launch(std::move(a));
+  }
+
+  /// Node's internalConnectMultiple: the next address, with the attempt timeout.
+  void connect_next() {
+    loop->core().disarm_timer(attempt_timer);
+    if (destroyed || !connecting) return;
+    if (next_candidate == candidates.size()) {
+      if (attempt_errors.empty())
+        destroy(error(errc::err_socket_connection_timeout));
+      else
+        destroy(error::aggregate(std::move(attempt_errors)));
+      return;
+    }
+    auto keep = this->shared_from_this();
+    const std::size_t current = next_candidate++;
+    const auto cand = candidates[current];
+    std::optional<error> failure;
+    auto saved_local = std::exchange(local_address, std::string());  // Node binds only the local port here
+    auto a = make_attempt(cand.address, cand.family, failure);
+    local_address = std::move(saved_local);
+    if (!a) {
+      attempt_errors.push_back(std::move(*failure));
+      return connect_next();
+    }
+    if (blocks && blocks->check(cand.address, cand.family == 4 ? family::ipv4 : family::ipv6)) {
+      ::close(a->fd);
+      error e(errc::err_ip_blocked, "IP(" + cand.address + ") is blocked by net.BlockList");
+      attempt_errors.push_back(e);
+      events.template emit<"connectionAttemptFailed">(std::string_view(cand.address), port, cand.family, e);
+      return connect_next();
+    }
+    events.template emit<"connectionAttempt">(std::string_view(cand.address), port, cand.family);
+    if (destroyed || !connecting) return ::close(a->fd), void();
+    attempted_addresses->push_back(cand.address + ":" + std::to_string(port));
+    if (launch(std::move(a)) && current + 1 < candidates.size() && attempt && connecting)
+      loop->core().arm_timer(attempt_timer, attempt_timeout);
+  }
+
+  static void on_attempt_timeout(timer_node* t) noexcept {
+    auto* st = static_cast<attempt_timer_node*>(t)->owner;
+    attempt_op* a = st->attempt;
+    if (!a || !st->connecting) return;
+    auto keep = st->shared_from_this();
+    st->events.template emit<"connectionAttemptTimeout">(std::string_view(a->address), a->port, a->family);
+    if (st->attempt != a) return;  // a listener destroyed the socket
+    st->attempt_errors.push_back(error::from_syscall("connect", errno_code(ETIMEDOUT), a->address, a->port, a->local));
+    st->attempt = nullptr;
+    st->loop->cancel(a->id);  // its completion closes the descriptor
+    if (st->connecting) st->connect_next();
+  }
+
+  static void on_attempt_complete(io_op* op, int res) noexcept {
+    std::unique_ptr<attempt_op> a(static_cast<attempt_op*>(op));
+    auto st = std::move(a->st);
+    st->attempt_done(std::move(a), res);
+  }
+
+  void attempt_done(std::unique_ptr<attempt_op> a, int res) {
+    const bool current = attempt == a.get();
+    if (current) attempt = nullptr;
+    if (!current || a->gen != connect_gen || destroyed || !connecting) {
+      // Timed out, destroyed, or superseded: this descriptor is not ours any more.
+      loop->close_now(a->fd);
+      return;
+    }
+    loop->core().disarm_timer(attempt_timer);
+    if (res == 0) return connected(a->fd, a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : AF_UNIX);
+    auto e = a->family == 0 ? error::from_syscall("connect", errno_code(-res), a->address)
+                            : error::from_syscall("connect", errno_code(-res), a->address, a->port, a->local);
+    loop->close_now(a->fd);
+    auto keep = this->shared_from_this();
+    events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
+    if (destroyed || !connecting) return;
+    if (!multiple) return destroy(std::move(e));
+    attempt_errors.push_back(std::move(e));
+    connect_next();
+  }
+
+  /// Node's afterConnect with status 0.
+  void connected(int new_fd, int dom) {
+    auto keep = this->shared_from_this();
+    fd = new_fd;
+    domain = dom;
+    connecting = false;
+    if (dom != AF_UNIX) {
+      if (no_delay_on_connect) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+      if (keep_alive_on_connect) set_keep_alive(fd, true, keep_alive_delay_ms);
+    }
+    touch();
+    if (reset_on_destroy) return destroy({});  // resetAndDestroy() while connecting
+    events.template emit<"connect">();
+    if (destroyed) return;
+    events.template emit<"ready">();
+    if (destroyed) return;
+    // What was written or ended while connecting goes now.
+    if (!queue_empty())
+      send_queue();
+    else
+      after_queue_drained();
+    if (destroyed) return;
+    if (pending_read && !pending_read->in_flight()) start_parked_read();
+    if ((flowing || onread.callback) && !paused) {
+      flowing = true;
+      arm_read();
+    }
+    if (auto w = std::exchange(connect_waiter, {})) detail::resume(w);
+  }
+
+  /// A read awaited while connecting starts once connected.
+  void start_parked_read() {
+    io_op* op = pending_read;
+    op->fd = fd;
+    op->counts_alive = ref;
+    if (loop->start(*op)) op->complete(op, op->result);
+  }
+
   // --- destroying ----------------------------------------------------------------
 
   void destroy(std::optional<error> err) {
@@ -460,7 +943,27 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     destroyed = true;
     readable = writable = false;
     flowing = false;
+    // A connect in flight stops; a lookup still out is ignored when it answers.
+    ++connect_gen;
+    connecting = false;
+    loop->core().disarm_timer(attempt_timer);
+    loop->core().disarm_timer(idle_timer);
+    if (auto* a = std::exchange(attempt, nullptr)) loop->cancel(a->id);  // its completion closes its descriptor
+    destroy_error = err;
+    if (reset_on_destroy && fd >= 0) {
+      // resetAndDestroy(): SO_LINGER with a zero timeout makes close() send an RST.
+      const linger l{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
     close_fd();
+    abort_cb.reset();
+    // A read awaited while connecting was never started: it fails now.
+    if (pending_read && !pending_read->in_flight()) {
+      io_op* op = std::exchange(pending_read, nullptr);
+      loop->post([op] { op->complete(op, -ECANCELED); });
+    }
+    const bool awaited = static_cast<bool>(connect_waiter);
+    if (awaited) connect_failure = err ? *err : error(errc::err_socket_closed_before_connection);
     // Pending write callbacks learn the stream was destroyed.
     std::vector<write_callback> failed;
     for (std::size_t k = queue_head; k < queue.size(); ++k)
@@ -472,16 +975,23 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     queued_bytes = 0;
     auto keep = this->shared_from_this();
     // "error" then "close", next tick, as Node's destroy() emits them.
-    loop->post([keep, err = std::move(err), failed = std::move(failed)]() mutable {
+    loop->post([keep, err = std::move(err), failed = std::move(failed), awaited]() mutable {
       const std::error_code ec = err ? err->code() : make_error_code(errc::err_stream_destroyed);
       for (auto& cb : failed) cb(ec);
-      if (err && !keep->events.template emit<"error">(*err)) unhandled_error_event(*err);
+      // An "error" nobody listens to is fatal, as in Node, unless a
+      // `co_await connect()` takes it instead.
+      if (err && !keep->events.template emit<"error">(*err) && !awaited) unhandled_error_event(*err);
       keep->close_emitted = true;
       keep->events.template emit<"close">(err.has_value());
-      // Listeners often hold handles to this socket (c.pipe(c)): dropping
-      // them here breaks the cycle, as Node's GC would.
-      keep->events.remove_all_listeners();
-      keep->self.reset();
+      if (!keep->destroyed || keep->connecting) {
+        // A "close" listener connected again (Node's reconnect pattern): keep the listeners.
+      } else {
+        // Listeners often hold handles to this socket (c.pipe(c)): dropping
+        // them here breaks the cycle, as Node's GC would.
+        keep->events.remove_all_listeners();
+        keep->self.reset();
+      }
+      if (auto w = std::exchange(keep->connect_waiter, {})) detail::resume(w);
     });
   }
 };
@@ -497,7 +1007,53 @@ class basic_socket {
   using key = typename detail::key_for<socket_emitter>::type;
 
  public:
-  basic_socket() = default;
+  /// What `socket.connect(...)` returns: awaiting it waits for the outcome.
+  class connect_awaitable {
+   public:
+    explicit connect_awaitable(std::shared_ptr<state> s) : s_(std::move(s)) {}
+    bool await_ready() const noexcept { return !s_->connecting; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { s_->connect_waiter = h; }
+    void await_resume() {
+      if (s_->connect_failure) throw *std::exchange(s_->connect_failure, std::nullopt);
+      if (s_->destroyed || s_->fd < 0) {
+        if (s_->destroy_error) throw *s_->destroy_error;
+        throw error(errc::err_socket_closed_before_connection);
+      }
+    }
+
+   private:
+    std::shared_ptr<state> s_;
+  };
+
+  /// new net.Socket(): a socket on this thread's loop, not yet connected.
+  basic_socket() : basic_socket(socket_options{}) {}
+  /// new net.Socket(options), on `loop` (default: this thread's).
+  /// Throws ERR_INVALID_FD_TYPE when `fd` is not a stream socket.
+  explicit basic_socket(const socket_options& o, basic_loop<Backend>& loop = basic_loop<Backend>::current())
+      : s_(std::make_shared<state>()) {
+    auto& st = *s_;
+    st.loop = &loop;
+    st.handles = 1;
+    st.allow_half_open = o.allow_half_open;
+    st.no_delay_on_connect = o.no_delay;
+    st.keep_alive_on_connect = o.keep_alive;
+    st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
+    st.blocks = o.block_list;
+    if (o.onread.callback && (!o.onread.buffer.empty() || o.onread.buffer_fn)) {
+      st.onread = o.onread;
+      st.onread_buf = o.onread.buffer_fn ? o.onread.buffer_fn() : o.onread.buffer;
+    }
+    if (o.fd >= 0) adopt_fd(o.fd, o.readable, o.writable);
+    if (o.signal.stop_possible()) {
+      std::weak_ptr<state> weak = s_;
+      auto* lp = &loop;
+      st.abort_cb.emplace(o.signal, std::function<void()>([weak, lp] {
+        lp->post([weak] {
+          if (auto s = weak.lock()) s->destroy(error(errc::abort_err));
+        });
+      }));
+    }
+  }
   basic_socket(const basic_socket& o) : s_(o.s_) { if (s_) ++s_->handles; }
   basic_socket(basic_socket&& o) noexcept : s_(std::move(o.s_)) {}
   basic_socket& operator=(const basic_socket& o) {
@@ -631,6 +1187,99 @@ class basic_socket {
   /// Throws net::error ("read ECONNRESET", ERR_SOCKET_CLOSED after destroy).
   auto read(std::span<std::byte> buf) { return read_awaitable(s_, buf); }
 
+  // --- connecting (the client side) --------------------------------------------------
+
+  /// socket.connect(options): starts connecting and returns an awaitable:
+  /// `co_await s.connect({.port = 8124})` resumes after "connect" and "ready"
+  /// or throws the error (ECONNREFUSED, ENOTFOUND, an aggregate of every
+  /// Happy Eyeballs attempt). Not awaited, it is the event style: "connect"
+  /// or "error" follow. Bad arguments throw at once (ERR_MISSING_ARGS,
+  /// ERR_SOCKET_BAD_PORT, ERR_INVALID_IP_ADDRESS, ERR_OUT_OF_RANGE).
+  connect_awaitable connect(const connect_options& o) {
+    start_connect(o);
+    return connect_awaitable(s_);
+  }
+  /// socket.connect(options, connectListener).
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  basic_socket& connect(const connect_options& o, F&& listener) {
+    s_->events.template once<"connect">(std::forward<F>(listener));
+    start_connect(o);
+    return *this;
+  }
+  /// socket.connect(path[, connectListener]): an IPC connection.
+  connect_awaitable connect(std::string_view path) { return connect(connect_options{.path = path}); }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  basic_socket& connect(std::string_view path, F&& listener) {
+    return connect(connect_options{.path = path}, std::forward<F>(listener));
+  }
+  /// socket.connect(port[, host][, connectListener]).
+  connect_awaitable connect(std::int64_t port, std::string_view host = {}) {
+    return connect(connect_options{.port = port, .host = host});
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  basic_socket& connect(std::int64_t port, F&& listener) {
+    return connect(connect_options{.port = port}, std::forward<F>(listener));
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  basic_socket& connect(std::int64_t port, std::string_view host, F&& listener) {
+    return connect(connect_options{.port = port, .host = host}, std::forward<F>(listener));
+  }
+
+  /// Node's socket.connecting: true from connect() until "connect" (or failure).
+  bool connecting() const noexcept { return s_ && s_->connecting; }
+  /// Node's socket.pending: not connected yet (or any more), or connecting.
+  bool pending() const noexcept { return !s_ || s_->fd < 0 || s_->connecting; }
+  /// Node's socket.autoSelectFamilyAttemptedAddresses: "ip:port" of each
+  /// Happy Eyeballs attempt; std::nullopt when the family was not auto-selected.
+  std::optional<std::vector<std::string>> auto_select_family_attempted_addresses() const {
+    if (!s_) return std::nullopt;
+    return s_->attempted_addresses;
+  }
+
+  /// socket.setTimeout(timeout[, callback]): "timeout" after `ms` of
+  /// inactivity (nothing is closed: the listener decides); 0 disables it.
+  /// A negative value is ERR_OUT_OF_RANGE, as in Node.
+  basic_socket& set_timeout(std::int64_t ms) {
+    if (ms < 0)
+      throw error(errc::err_out_of_range,
+                  "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
+                      std::to_string(ms));
+    if (!s_ || s_->destroyed) return *this;
+    timeout_ = ms;
+    s_->set_timeout(ms > 2147483647 ? 1 : ms);  // Node's TIMEOUT_MAX rule
+    return *this;
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  basic_socket& set_timeout(std::int64_t ms, F&& listener) {
+    set_timeout(ms);
+    if (s_ && !s_->destroyed && ms > 0) s_->events.template once<"timeout">(std::forward<F>(listener));
+    return *this;
+  }
+  /// Node's socket.timeout: what setTimeout() was last given (nullopt before).
+  std::optional<std::int64_t> timeout() const noexcept { return timeout_; }
+
+  /// socket.resetAndDestroy(): closes with an RST (the peer reads ECONNRESET).
+  /// While connecting, the RST goes once connected. On a Unix socket:
+  /// ERR_INVALID_HANDLE_TYPE; with no connection: destroy(ERR_SOCKET_CLOSED).
+  basic_socket& reset_and_destroy() {
+    if (!s_) return *this;
+    if (s_->fd < 0 && !s_->connecting) {
+      s_->destroy(error(errc::err_socket_closed));
+      return *this;
+    }
+    if (s_->domain == AF_UNIX && !s_->connecting) throw error(errc::err_invalid_handle_type);
+    if (s_->connecting && s_->host.find('/') != std::string::npos && s_->port == 0 && !s_->multiple)
+      throw error(errc::err_invalid_handle_type);
+    s_->reset_on_destroy = true;
+    if (!s_->connecting) s_->destroy({});
+    return *this;
+  }
+
   // --- state and properties ------------------------------------------------------------
 
   /// Node's socket.destroyed.
@@ -642,7 +1291,8 @@ class basic_socket {
 
   /// Node's socket.readyState.
   ready_state get_ready_state() const noexcept {
-    if (!s_ || s_->destroyed || s_->fd < 0) return ready_state::closed;
+    if (!s_) return ready_state::closed;
+    if (s_->connecting) return ready_state::opening;
     if (s_->readable && s_->writable) return ready_state::open;
     if (s_->readable) return ready_state::read_only;
     if (s_->writable) return ready_state::write_only;
@@ -695,7 +1345,7 @@ class basic_socket {
 
   /// For the server and the client side: adopt a connected descriptor.
   static basic_socket adopt(basic_loop<Backend>& loop, int fd, int domain) {
-    basic_socket s;
+    basic_socket s(adopt_tag{});
     s.s_ = std::make_shared<state>();
     s.s_->loop = &loop;
     s.s_->fd = fd;
@@ -706,6 +1356,111 @@ class basic_socket {
   const std::shared_ptr<state>& internal_state() const noexcept { return s_; }
 
  private:
+  struct adopt_tag {};
+  explicit basic_socket(adopt_tag) noexcept {}
+
+  // socket_options::fd: Node's createHandle + open(fd).
+  void adopt_fd(int fd, bool readable, bool writable) {
+    struct stat sb {};
+    if (::fstat(fd, &sb) != 0) throw error::from_syscall("open", errno_code(errno));
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (!S_ISSOCK(sb.st_mode) || ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+      const char* kind = S_ISREG(sb.st_mode) ? "FILE" : S_ISFIFO(sb.st_mode) ? "PIPE" : S_ISCHR(sb.st_mode) ? "TTY"
+                       : S_ISSOCK(sb.st_mode) && type == SOCK_DGRAM ? "UDP" : "UNKNOWN";
+      throw error(errc::err_invalid_fd_type, std::string("Unsupported fd type: ") + kind);
+    }
+    int dom = AF_UNIX;
+    len = sizeof dom;
+    ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len);
+    const int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK)) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    s_->fd = fd;
+    s_->domain = dom;
+    s_->readable = readable;
+    s_->writable = writable;
+    if (s_->onread.callback && readable) s_->start_flowing();
+  }
+
+  void start_connect(const connect_options& o) {
+    auto& st = *s_;
+    if (o.path.empty() && !o.port)
+      throw error(errc::err_missing_args, "The \"options\" or \"port\" or \"path\" argument must be specified");
+    const bool ipc = !o.path.empty();
+    std::string host = ipc ? std::string(o.path) : o.host.empty() ? std::string("localhost") : std::string(o.host);
+    std::int64_t timeout = get_default_auto_select_family_attempt_timeout();
+    if (!ipc) {
+      if (!o.local_address.empty() && is_ip(o.local_address) == 0)
+        throw error(errc::err_invalid_ip_address, "Invalid IP address: " + std::string(o.local_address));
+      if (*o.port < 0 || *o.port > 65535)
+        throw error(errc::err_socket_bad_port,
+                    "Port should be >= 0 and < 65536. Received type number (" + std::to_string(*o.port) + ").");
+      if (o.auto_select_family_attempt_timeout) {
+        timeout = *o.auto_select_family_attempt_timeout;
+        if (timeout < 1 || timeout > 2147483647)
+          throw error(errc::err_out_of_range,
+                      "The value of \"options.autoSelectFamilyAttemptTimeout\" is out of range. It must be >= 1 && <= "
+                      "2147483647. Received " + std::to_string(timeout));
+        if (timeout < 10) timeout = 10;
+      }
+      if (is_ip(host) == 0 && o.family != 0 && o.family != 4 && o.family != 6)
+        throw error(errc::err_invalid_arg_value,
+                    "The property 'options.family' must be one of: 0, 4, 6. Received " + std::to_string(o.family));
+    }
+    if (st.connecting || (st.fd >= 0 && !st.destroyed)) {
+      // Node lets the handle fail: connect on a connected (or connecting) socket.
+      st.destroy(error::from_syscall("connect", errno_code(st.connecting ? EALREADY : EISCONN), host,
+                                     ipc ? std::nullopt : std::optional<std::uint16_t>(static_cast<std::uint16_t>(*o.port))));
+      return;
+    }
+    if (st.destroyed) st.reopen();
+    const std::uint64_t gen = ++st.connect_gen;
+    st.connecting = true;
+    st.multiple = false;
+    st.attempted_addresses.reset();
+    st.host = host;
+    if (o.no_delay) st.no_delay_on_connect = true;
+    if (o.keep_alive) {
+      st.keep_alive_on_connect = true;
+      st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
+    }
+    if (o.block_list) st.blocks = o.block_list;
+    st.hold();
+    st.touch();
+    auto keep = s_;
+    if (ipc) {
+      st.port = 0;
+      st.local_address.clear();
+      st.local_port = 0;
+      st.loop->post([keep, gen] {
+        if (keep->connecting && keep->connect_gen == gen) keep->connect_to(keep->host, 0);
+      });
+      return;
+    }
+    st.port = static_cast<std::uint16_t>(*o.port);
+    st.local_address = std::string(o.local_address);
+    st.local_port = o.local_port;
+    st.attempt_timeout = timeout;
+    if (const int fam = is_ip(host)) {  // an IP: no lookup
+      st.loop->post([keep, gen, fam] {
+        if (keep->connecting && keep->connect_gen == gen) keep->connect_to(keep->host, fam);
+      });
+      return;
+    }
+    dns::lookup_options dopts{.family = o.family, .hints = o.hints};
+    if (dopts.family != 4 && dopts.family != 6 && dopts.hints == 0) dopts.hints = dns::addrconfig;
+    const bool all = dopts.family != 4 && dopts.family != 6 && o.local_address.empty() &&
+                     o.auto_select_family.value_or(get_default_auto_select_family());
+    dopts.all = all;
+    auto answer = [keep, gen, all](std::optional<error> err, std::vector<dns::lookup_address> addrs) {
+      keep->after_lookup(gen, std::move(err), std::move(addrs), all);
+    };
+    if (o.lookup)
+      o.lookup(st.host, dopts, dns::lookup_callback(std::move(answer)));
+    else
+      dns::lookup(*st.loop, st.host, dopts, std::move(answer));
+  }
+
   static std::span<const std::byte> as_bytes(std::string_view t) noexcept {
     return std::as_bytes(std::span(t.data(), t.size()));
   }
@@ -722,6 +1477,7 @@ class basic_socket {
     s_->set_op_ref(s_->pending_read, r);
     s_->set_op_ref(s_->pending_write, r);
     s_->set_op_ref(&s_->flow_read, r);
+    s_->set_op_ref(s_->attempt, r);
     return *this;
   }
 
@@ -749,9 +1505,16 @@ class basic_socket {
 
   // Fails at once, before suspending, when the socket cannot do the operation.
   static std::optional<error> closed_error(const std::shared_ptr<state>& s) {
-    if (!s || s->destroyed || s->fd < 0) return error(errc::err_socket_closed);
+    if (!s || s->destroyed || (s->fd < 0 && !s->connecting)) return error(errc::err_socket_closed);
     return std::nullopt;
   }
+  // What an operation cut short by destroy() throws: destroy's error if it had one.
+  static error cut_short(const std::shared_ptr<state>& s) {
+    if (s && s->destroy_error) return *s->destroy_error;
+    return error(errc::err_socket_closed);
+  }
+
+  std::optional<std::int64_t> timeout_;
 
   /// One recv. The op lives here, in the awaiting frame.
   class read_awaitable : public detail::io_op {
@@ -774,6 +1537,10 @@ class basic_socket {
         return false;
       }
       waiter_ = h;
+      if (s_->connecting) {  // parked: started once connected
+        s_->pending_read = this;
+        return true;
+      }
       fd = s_->fd;
       counts_alive = s_->ref;
       if (s_->loop->start(*this)) return false;
@@ -781,14 +1548,15 @@ class basic_socket {
       return true;
     }
     std::size_t await_resume() {
-      if (s_) s_->pending_read = nullptr;
+      if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
       if (early_) throw std::move(*early_);
       if (result < 0) {
-        if (result == -ECANCELED) throw error(errc::err_socket_closed);
+        if (result == -ECANCELED) throw cut_short(s_);
         throw error::from_syscall("read", errno_code(-result));
       }
       const auto n = static_cast<std::size_t>(result);
       s_->bytes_read += n;
+      s_->touch();
       if (n == 0 && args.recv.len > 0) {
         s_->readable = false;
         s_->maybe_auto_destroy();  // both directions done: close, as Node's autoDestroy
@@ -829,7 +1597,7 @@ class basic_socket {
       }
       if (data_.empty()) return false;
       waiter_ = h;
-      if (s_->pending_write || !s_->queue_empty() || s_->wop.in_flight()) {
+      if (s_->pending_write || !s_->queue_empty() || s_->wop.in_flight() || s_->connecting) {
         // Another write goes first: queue behind it (copied), in call order.
         queued_ = true;
         s_->write(data_, [this](std::error_code ec) {
@@ -853,12 +1621,14 @@ class basic_socket {
       if (early_) throw std::move(*early_);
       if (queued_) {
         if (queued_error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
+        if (queued_error_ && s_ && s_->destroy_error && s_->destroy_error->code() == queued_error_)
+          throw *s_->destroy_error;
         if (queued_error_) throw error::from_syscall("write", queued_error_);
         return;
       }
       if (s_ && s_->pending_write == this) s_->awaitable_write_done();
       if (result < 0) {
-        if (result == -ECANCELED) throw error(errc::err_socket_closed);
+        if (result == -ECANCELED) throw cut_short(s_);
         throw error::from_syscall("write", errno_code(-result));
       }
     }
@@ -872,6 +1642,7 @@ class basic_socket {
       }
       sent_ += static_cast<std::size_t>(res);
       s_->bytes_written += static_cast<std::size_t>(res);
+      if (s_->timeout_ms > 0) s_->last_active = s_->loop->now();
       result = 0;
       return sent_ < data_.size();
     }
@@ -898,5 +1669,86 @@ class basic_socket {
 };
 
 using socket = basic_socket<auto_backend>;
+
+/// What net::connect returns: the socket itself (the event style uses it at
+/// once: `auto c = net::connect(8124, [] {...}); c.on("data", ...)`), and an
+/// awaitable of it: `net::socket c = co_await net::connect({.port = 8124})`
+/// resumes once connected, or throws what "error" would have carried.
+template <typename Backend>
+class basic_connecting_socket : public basic_socket<Backend> {
+ public:
+  explicit basic_connecting_socket(basic_socket<Backend> s) : basic_socket<Backend>(std::move(s)) {}
+  bool await_ready() const noexcept { return !this->internal_state()->connecting; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { this->internal_state()->connect_waiter = h; }
+  basic_socket<Backend> await_resume() {
+    typename basic_socket<Backend>::connect_awaitable(this->internal_state()).await_resume();
+    return *this;
+  }
+};
+using connecting_socket = basic_connecting_socket<auto_backend>;
+
+namespace detail {
+/// The socket half of net.connect's options (Node hands them to new Socket()).
+inline socket_options socket_part(const connect_options& o) {
+  return {.fd = o.fd,
+          .allow_half_open = o.allow_half_open,
+          .readable = o.readable,
+          .writable = o.writable,
+          .onread = o.onread,
+          .signal = o.signal,
+          .no_delay = o.no_delay,
+          .keep_alive = o.keep_alive,
+          .keep_alive_initial_delay = o.keep_alive_initial_delay,
+          .block_list = o.block_list};
+}
+template <typename Backend, typename... Listener>
+basic_connecting_socket<Backend> connect_with(const connect_options& o, basic_loop<Backend>& loop,
+                                              Listener&&... listener) {
+  basic_socket<Backend> s(socket_part(o), loop);
+  if (o.timeout > 0) s.set_timeout(o.timeout);
+  s.connect(o, std::forward<Listener>(listener)...);
+  return basic_connecting_socket<Backend>(std::move(s));
+}
+}  // namespace detail
+
+namespace detail {
+/// net.connect and net.createConnection (one function under two names).
+struct connect_fn {
+  /// (options[, connectListener]): a new socket (with the socket options
+  /// and `timeout`) that starts connecting at once.
+  connecting_socket operator()(const connect_options& o) const { return connect_with(o, loop::current()); }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  connecting_socket operator()(const connect_options& o, F&& listener) const {
+    return connect_with(o, loop::current(), std::forward<F>(listener));
+  }
+  /// (path[, connectListener]): IPC.
+  connecting_socket operator()(std::string_view path) const { return (*this)(connect_options{.path = path}); }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  connecting_socket operator()(std::string_view path, F&& listener) const {
+    return (*this)(connect_options{.path = path}, std::forward<F>(listener));
+  }
+  /// (port[, host][, connectListener]).
+  connecting_socket operator()(std::int64_t port, std::string_view host = {}) const {
+    return (*this)(connect_options{.port = port, .host = host});
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  connecting_socket operator()(std::int64_t port, F&& listener) const {
+    return (*this)(connect_options{.port = port}, std::forward<F>(listener));
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  connecting_socket operator()(std::int64_t port, std::string_view host, F&& listener) const {
+    return (*this)(connect_options{.port = port, .host = host}, std::forward<F>(listener));
+  }
+};
+}  // namespace detail
+
+/// net.connect(...): see detail::connect_fn for the forms.
+inline constexpr detail::connect_fn connect{};
+/// net.createConnection(...): the same function as net.connect.
+inline constexpr detail::connect_fn create_connection{};
 
 NETXX_END_NAMESPACE

@@ -2,6 +2,8 @@
 // Socket system calls shared by server and socket: creating, binding and
 // listening, Unix paths (filesystem and abstract), options, names.
 
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstddef>
 #include <cstring>
 #include <optional>
@@ -43,6 +46,39 @@ inline std::optional<socklen_t> to_unix_sockaddr(std::string_view path, sockaddr
   }
   std::memcpy(un->sun_path, path.data(), path.size());
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+}
+
+/// An IP literal ("127.0.0.1", "::1", "fe80::1%eth0") and a port as a
+/// sockaddr; std::nullopt when the text is no address of that family.
+inline std::optional<socklen_t> to_ip_sockaddr(std::string_view ip, std::uint16_t port, int fam,
+                                               sockaddr_storage& out) noexcept {
+  std::memset(&out, 0, sizeof out);
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {};
+  if (ip.size() >= sizeof text) return std::nullopt;
+  std::memcpy(text, ip.data(), ip.size());
+  if (fam == 4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    if (::inet_pton(AF_INET, text, &sin->sin_addr) != 1) return std::nullopt;
+    return static_cast<socklen_t>(sizeof(sockaddr_in));
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  if (char* pct = std::strchr(text, '%')) {  // a zone: an interface name or index
+    *pct = '\0';
+    const char* zone = pct + 1;
+    unsigned idx = ::if_nametoindex(zone);
+    if (idx == 0) {
+      char* end = nullptr;
+      idx = static_cast<unsigned>(std::strtoul(zone, &end, 10));
+      if (end == zone || *end != '\0') idx = 0;
+    }
+    sin6->sin6_scope_id = idx;
+  }
+  if (::inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1) return std::nullopt;
+  return static_cast<socklen_t>(sizeof(sockaddr_in6));
 }
 
 inline int set_int_option(int fd, int level, int name, int value) noexcept {
