@@ -921,7 +921,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       after_queue_drained();
     if (destroyed) return;
     if (pending_read && !pending_read->in_flight()) start_parked_read();
-    if ((flowing || onread.callback) && !paused) {
+    if ((flowing || onread.callback || events.listener_count("data") > 0) && !paused) {
       flowing = true;
       arm_read();
     }
@@ -960,6 +960,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     // A read awaited while connecting was never started: it fails now.
     if (pending_read && !pending_read->in_flight()) {
       io_op* op = std::exchange(pending_read, nullptr);
+      op->result = -ECANCELED;
       loop->post([op] { op->complete(op, -ECANCELED); });
     }
     const bool awaited = static_cast<bool>(connect_waiter);
@@ -1455,10 +1456,15 @@ class basic_socket {
     auto answer = [keep, gen, all](std::optional<error> err, std::vector<dns::lookup_address> addrs) {
       keep->after_lookup(gen, std::move(err), std::move(addrs), all);
     };
-    if (o.lookup)
-      o.lookup(st.host, dopts, dns::lookup_callback(std::move(answer)));
-    else
+    if (o.lookup) {
+      // Called next tick, so even a lookup that answers at once finds the
+      // listeners attached right after connect() returned.
+      st.loop->post([keep, gen, dopts, fn = o.lookup, answer = std::move(answer)]() mutable {
+        if (keep->connecting && keep->connect_gen == gen) fn(keep->host, dopts, dns::lookup_callback(std::move(answer)));
+      });
+    } else {
       dns::lookup(*st.loop, st.host, dopts, std::move(answer));
+    }
   }
 
   static std::span<const std::byte> as_bytes(std::string_view t) noexcept {
