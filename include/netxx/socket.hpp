@@ -314,6 +314,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   } idle_timer;
   std::int64_t timeout_ms = 0;
   std::int64_t last_active = 0;
+  std::optional<std::int64_t> timeout_property;  // Node's socket.timeout: as last given
 
   // socket_options::onread
   onread_options onread;
@@ -340,6 +341,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (loop) {
       loop->core().disarm_timer(attempt_timer);
       loop->core().disarm_timer(idle_timer);
+      // Never reached through destroy() (release_self waits for these); kept
+      // so a completion can never call into freed memory.
+      if (flow_read.in_flight()) loop->abandon(flow_read);
+      if (wop.in_flight()) loop->abandon(wop);
     }
     close_fd();
   }
@@ -415,6 +420,16 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     auto* st = static_cast<flow_read_op*>(op)->owner;
     auto keep = st->shared_from_this();
     if (st->handle_read(res) && st->flowing && st->open()) st->arm_read();
+    if (st->destroyed && st->close_emitted) st->release_self();
+  }
+
+  /// Drops the self-reference of a closed socket, but not while the kernel
+  /// still holds one of its operations (io_uring completes a cancelled recv
+  /// later, and may still write into read_buf until then): that
+  /// completion releases it instead.
+  void release_self() noexcept {
+    if (flow_read.in_flight() || wop.in_flight()) return;
+    self.reset();
   }
 
   // True when reading may go on.
@@ -537,6 +552,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       else
         st->after_queue_drained();
     }
+    if (st->destroyed && st->close_emitted) st->release_self();
   }
 
   // Takes a sendmsg result; false when writing must stop.
@@ -632,7 +648,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // --- idle timeout (socket.setTimeout) ---------------------------------------------------
 
   /// Activity: stamps the time; the armed timer finds out when it fires.
-  void touch() {
+  void touch() noexcept {
     if (timeout_ms <= 0) return;
     last_active = loop->now();
     if (!idle_timer.armed()) loop->core().arm_timer(idle_timer, timeout_ms);
@@ -990,7 +1006,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
         // Listeners often hold handles to this socket (c.pipe(c)): dropping
         // them here breaks the cycle, as Node's GC would.
         keep->events.remove_all_listeners();
-        keep->self.reset();
+        keep->release_self();
       }
       if (auto w = std::exchange(keep->connect_waiter, {})) detail::resume(w);
     });
@@ -1250,7 +1266,7 @@ class basic_socket {
                   "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
                       std::to_string(ms));
     if (!s_ || s_->destroyed) return *this;
-    timeout_ = ms;
+    s_->timeout_property = ms;
     s_->set_timeout(ms > 2147483647 ? 1 : ms);  // Node's TIMEOUT_MAX rule
     return *this;
   }
@@ -1262,7 +1278,9 @@ class basic_socket {
     return *this;
   }
   /// Node's socket.timeout: what setTimeout() was last given (nullopt before).
-  std::optional<std::int64_t> timeout() const noexcept { return timeout_; }
+  std::optional<std::int64_t> timeout() const noexcept {
+    return s_ ? s_->timeout_property : std::nullopt;
+  }
 
   /// socket.resetAndDestroy(): closes with an RST (the peer reads ECONNRESET).
   /// While connecting, the RST goes once connected. On a Unix socket:
@@ -1520,8 +1538,6 @@ class basic_socket {
     return error(errc::err_socket_closed);
   }
 
-  std::optional<std::int64_t> timeout_;
-
   /// One recv. The op lives here, in the awaiting frame.
   class read_awaitable : public detail::io_op {
    public:
@@ -1648,7 +1664,7 @@ class basic_socket {
       }
       sent_ += static_cast<std::size_t>(res);
       s_->bytes_written += static_cast<std::size_t>(res);
-      if (s_->timeout_ms > 0) s_->last_active = s_->loop->now();
+      s_->touch();
       result = 0;
       return sent_ < data_.size();
     }
