@@ -239,15 +239,21 @@ class utf16_to_utf8 {
 };
 
 inline void append_latin1(std::string& out, const unsigned char* p, std::size_t n) {
-  std::size_t i = 0;
-  while (i < n) {
-    const std::size_t j = skip_ascii(p, i, n);
-    out.append(reinterpret_cast<const char*>(p + i), j - i);
-    for (i = j; i < n && p[i] >= 0x80; ++i) {
-      const char two[2] = {static_cast<char>(0xC0 | (p[i] >> 6)), static_cast<char>(0x80 | (p[i] & 0x3F))};
-      out.append(two, 2);
+  std::size_t i = skip_ascii(p, 0, n);
+  out.append(reinterpret_cast<const char*>(p), i);
+  if (i == n) return;
+  const std::size_t old = out.size();
+  out.resize(old + 2 * (n - i));
+  char* d = out.data() + old;
+  for (; i < n; ++i) {
+    if (p[i] < 0x80) {
+      *d++ = static_cast<char>(p[i]);
+    } else {
+      *d++ = static_cast<char>(0xC0 | (p[i] >> 6));
+      *d++ = static_cast<char>(0x80 | (p[i] & 0x3F));
     }
   }
+  out.resize(static_cast<std::size_t>(d - out.data()));
 }
 
 // Node's ascii decoding clears the high bit of every byte.
@@ -503,21 +509,26 @@ void encode_to(Buffer& out, std::string_view text, encoding enc) {
       return;
     }
     case encoding::utf16le: {
-      unsigned char* w = room(2 * n);
-      std::size_t k = 0;
-      d::for_each_unit(p, n, [&](char16_t u) {
-        w[k++] = static_cast<unsigned char>(u & 0xFF);
-        w[k++] = static_cast<unsigned char>(u >> 8);
+      unsigned char* const w = room(2 * n);
+      unsigned char* e = w;
+      const std::size_t ascii = d::skip_ascii(p, 0, n);
+      for (std::size_t i = 0; i < ascii; ++i, e += 2) e[0] = p[i], e[1] = 0;
+      d::for_each_unit(p + ascii, n - ascii, [&e](char16_t u) {
+        e[0] = static_cast<unsigned char>(u & 0xFF);
+        e[1] = static_cast<unsigned char>(u >> 8);
+        e += 2;
       });
-      out.resize(old + k);
+      out.resize(old + static_cast<std::size_t>(e - w));
       return;
     }
     case encoding::latin1:
     case encoding::ascii: {  // Node writes both the same way
-      unsigned char* w = room(n);
-      std::size_t k = 0;
-      d::for_each_unit(p, n, [&](char16_t u) { w[k++] = static_cast<unsigned char>(u & 0xFF); });
-      out.resize(old + k);
+      unsigned char* const w = room(n);
+      const std::size_t ascii = d::skip_ascii(p, 0, n);
+      if (ascii) std::memcpy(w, p, ascii);
+      unsigned char* e = w + ascii;
+      d::for_each_unit(p + ascii, n - ascii, [&e](char16_t u) { *e++ = static_cast<unsigned char>(u & 0xFF); });
+      out.resize(old + static_cast<std::size_t>(e - w));
       return;
     }
     case encoding::hex: {
