@@ -11,7 +11,7 @@ cxx="${NETXX_FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DNETXX_BUILD_FUZZERS=ON \
   -DNETXX_BUILD_TESTS=OFF -DNETXX_BUILD_EXAMPLES=OFF -DNETXX_BUILD_BENCHMARKS=OFF -DNETXX_INSTALL=OFF \
   -DNETXX_WERROR=ON >/dev/null
-targets=(fuzz_is_ip fuzz_socket_address fuzz_block_list)
+targets=(fuzz_is_ip fuzz_socket_address fuzz_block_list fuzz_encoding)
 cmake --build "$build" --target "${targets[@]}"
 
 status=0

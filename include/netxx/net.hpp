@@ -4,6 +4,7 @@
 
 #include "config.hpp"
 #include "errors.hpp"
+#include "encoding.hpp"
 #include "loop.hpp"
 #include "task.hpp"
 #include "timer.hpp"
