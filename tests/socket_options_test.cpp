@@ -13,6 +13,7 @@ namespace {
 using netxx_test::bytes;
 using netxx_test::run_bounded;
 using netxx_test::text;
+std::string text_of(std::span<const std::byte> d) { return std::string(netxx_test::text(d)); }
 
 template <typename Pred>
 void run_until(Pred pred, int limit_ms = 10'000) {
@@ -328,4 +329,80 @@ TEST_CASE("allow_half_open: after the peer's FIN the client can still write", "[
     co_return got;
   };
   CHECK(run_bounded(body()) == "after your end");
+}
+
+TEST_CASE("setEncoding: \"data\" carries decoded text and never splits a character, even fed a byte at a time",
+          "[socket][encoding]") {
+  test_server ts({.port = 0, .host = "127.0.0.1"});
+  const std::string text = "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80!";  // héllo € 😀!
+  struct expectation {
+    net::encoding enc;
+    std::string decoded;
+  };
+  const expectation cases[] = {
+      {net::encoding::utf8, text},
+      {net::encoding::hex, "68c3a96c6c6f20e282ac20f09f988021"},
+      {net::encoding::base64, "aMOpbGxvIOKCrCDwn5iAIQ=="},
+      {net::encoding::latin1, "h\xC3\x83\xC2\xA9llo \xC3\xA2\xC2\x82\xC2\xAC \xC3\xB0\xC2\x9F\xC2\x98\xC2\x80!"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(net::to_string(c.enc));
+    net::socket client = net::connect(ts.port(), "127.0.0.1");
+    client.set_encoding(c.enc);
+    CHECK(client.readable_encoding() == c.enc);
+    std::vector<std::string> pieces;
+    bool ended = false;
+    client.on("data", [&](std::span<const std::byte> d) { pieces.emplace_back(text_of(d)); });
+    client.on("end", [&] { ended = true; });
+    const std::size_t before = ts.accepted.size();
+    run_until([&] { return ts.accepted.size() > before; });
+    net::socket peer = ts.accepted.back();
+    auto feed = [&]() -> net::task<> {
+      for (char ch : text) {
+        co_await peer.write(bytes(std::string_view(&ch, 1)));
+        co_await net::sleep(1);
+      }
+      peer.end();
+    };
+    run_bounded(feed());
+    run_until([&] { return ended; });
+    std::string joined;
+    for (const auto& p : pieces) joined += p;
+    CHECK(joined == c.decoded);
+    if (c.enc == net::encoding::utf8)
+      for (const auto& p : pieces) CHECK(p.find("\xEF\xBF\xBD") == std::string::npos);  // no U+FFFD: nothing was cut
+    client.destroy();
+  }
+}
+
+TEST_CASE("write and end with an encoding send the bytes Buffer.from would make; an unknown name is "
+          "ERR_UNKNOWN_ENCODING",
+          "[socket][encoding]") {
+  test_server ts({.port = 0, .host = "127.0.0.1"});
+  net::socket client = net::connect(ts.port(), "127.0.0.1");
+  client.write("68656c6c6f", net::encoding::hex);
+  client.write(" w", "latin1");
+  client.end("b3JsZA", net::encoding::base64url);
+  run_until([&] { return !ts.accepted.empty(); });
+  auto body = [&]() -> net::task<std::string> {
+    std::array<std::byte, 64> buf{};
+    std::string got;
+    while (std::size_t n = co_await ts.accepted.front().read(buf)) got += text(std::span(buf).first(n));
+    co_return got;
+  };
+  CHECK(run_bounded(body()) == "hello world");
+  net::socket other;
+  try {
+    other.write("x", "klingon");
+    FAIL("no throw");
+  } catch (const net::error& e) {
+    CHECK(e.code_string() == "ERR_UNKNOWN_ENCODING");
+    CHECK(e.message() == "Unknown encoding: klingon");
+  }
+  try {
+    other.set_encoding("nope");
+    FAIL("no throw");
+  } catch (const net::error& e) {
+    CHECK(e.message() == "Unknown encoding: nope");
+  }
 }

@@ -34,6 +34,7 @@
 #include "detail/sockaddr.hpp"
 #include "detail/socket_ops.hpp"
 #include "dns.hpp"
+#include "encoding.hpp"
 #include "errors.hpp"
 #include "events.hpp"
 #include "ip.hpp"
@@ -316,6 +317,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   std::int64_t last_active = 0;
   std::optional<std::int64_t> timeout_property;  // Node's socket.timeout: as last given
 
+  // socket.setEncoding(): "data" carries decoded text (its UTF-8 bytes),
+  // never a character cut in two.
+  std::optional<string_decoder> decoder;
+  std::string decoded;
+
   // socket_options::onread
   onread_options onread;
   std::span<std::byte> onread_buf;
@@ -466,12 +472,25 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (!go) pause();
       return;
     }
-    events.template emit<"data">(std::span<const std::byte>(read_buf.get(), n));
+    const std::span<const std::byte> chunk(read_buf.get(), n);
+    if (decoder) {
+      decoded.clear();
+      decoder->write_to(decoded, chunk);
+      if (!decoded.empty()) events.template emit<"data">(std::as_bytes(std::span(decoded.data(), decoded.size())));
+      return;
+    }
+    events.template emit<"data">(chunk);
   }
 
   void on_eof() {
     readable = false;
     auto keep = this->shared_from_this();
+    if (decoder) {  // what the decoder held back (an incomplete character) comes out now
+      decoded.clear();
+      decoder->end_to(decoded);
+      if (!decoded.empty()) events.template emit<"data">(std::as_bytes(std::span(decoded.data(), decoded.size())));
+      if (destroyed) return;
+    }
     events.template emit<"end">();
     if (destroyed) return;
     if (!allow_half_open && writable) end({});
@@ -1137,6 +1156,42 @@ class basic_socket {
   /// without one. (Awaiting the result instead gives the awaitable write.)
   auto write(std::span<const std::byte> data) { return write_awaitable(s_, data); }
   auto write(std::string_view text) { return write(as_bytes(text)); }
+
+  /// socket.write(data, encoding[, callback]): the string is encoded as
+  /// Buffer.from(data, encoding) would (utf8, utf16le, latin1, ascii, hex,
+  /// base64, base64url).
+  bool write(std::string_view text, encoding enc, write_callback cb = {}) {
+    if (enc == encoding::utf8) return write(as_bytes(text), std::move(cb));
+    return write(std::span<const std::byte>(encode(text, enc)), std::move(cb));
+  }
+  /// socket.write(data, encodingName[, callback]): ERR_UNKNOWN_ENCODING for a name Node does not know.
+  bool write(std::string_view text, std::string_view enc, write_callback cb = {}) {
+    return write(text, enc.empty() ? encoding::utf8 : encoding_from(enc), std::move(cb));
+  }
+  /// socket.end(data, encoding[, callback]).
+  auto end(std::string_view text, encoding enc, write_callback cb = {}) {
+    if (enc == encoding::utf8) return end(as_bytes(text), std::move(cb));
+    const auto data = encode(text, enc);
+    return end(std::span<const std::byte>(data), std::move(cb));
+  }
+
+  /// socket.setEncoding([encoding]): "data" then carries the decoded text as
+  /// its UTF-8 bytes (view them as a std::string_view: that is Node's string),
+  /// a multi-byte character never split across two events. Awaited reads
+  /// stay raw bytes.
+  basic_socket& set_encoding(encoding enc = encoding::utf8) {
+    s_->decoder.emplace(enc);
+    return *this;
+  }
+  /// socket.setEncoding(name): ERR_UNKNOWN_ENCODING for a name Node does not know.
+  basic_socket& set_encoding(std::string_view name) {
+    return set_encoding(name.empty() ? encoding::utf8 : encoding_from(name));
+  }
+  /// stream.readableEncoding: the encoding set_encoding() chose, if any.
+  std::optional<encoding> readable_encoding() const {
+    if (!s_ || !s_->decoder) return std::nullopt;
+    return s_->decoder->get_encoding();
+  }
 
   /// socket.end([data][, callback]): FIN after the queued writes; the
   /// callback runs on "finish". Awaitable too: `co_await s.end()`.
