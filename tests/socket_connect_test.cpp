@@ -521,3 +521,37 @@ TEST_CASE("a socket connects again from its own \"close\" listener, keeping its 
   run_until([&] { return closes == 3; });
   CHECK(connects == 3);
 }
+
+TEST_CASE("an event-style socket whose handles are all dropped while connecting lives on, as Node's does",
+          "[connect][lifetime]") {
+  echo_server es({.port = 0, .host = "127.0.0.1"});
+  bool connected = false, closed = false;
+  std::string got;
+  {
+    auto c = net::connect(es.port(), "127.0.0.1");
+    c.on("connect", [&] { connected = true; });
+    c.on("data", [&](std::span<const std::byte> d) { got += netxx_test::text(d); });
+    c.on("close", [&](bool) { closed = true; });
+    c.end("bye");
+  }  // no handle left
+  run_until([&] { return closed; });
+  CHECK(connected);
+  CHECK(got == "bye");
+}
+
+TEST_CASE("an awaitable-face socket closes when its last handle goes: the peer reads the end", "[connect][lifetime]") {
+  net::server srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  const std::uint16_t port = srv.address()->port;
+  auto body = [&]() -> net::task<std::size_t> {
+    {
+      net::socket c = co_await net::connect({.port = port, .host = "127.0.0.1"});
+    }  // dropped, never ended
+    net::socket peer = co_await srv.accept();
+    std::array<std::byte, 8> buf{};
+    co_return co_await peer.read(buf);
+  };
+  CHECK(run_bounded(body()) == 0);
+  srv.close();
+  net::run();
+}

@@ -270,6 +270,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   // --- the client side -------------------------------------------------------------
   bool connecting = false;
+  bool event_face = false;        // listeners were added: the open socket keeps itself, as Node's
   bool reset_on_destroy = false;  // resetAndDestroy(): an RST instead of a FIN
   bool no_delay_on_connect = false;
   bool keep_alive_on_connect = false;
@@ -366,7 +367,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void hold() {
-    if (!self && fd >= 0 && !destroyed) self = this->shared_from_this();
+    if (!self && (fd >= 0 || connecting) && !destroyed) self = this->shared_from_this();
   }
 
   void set_op_ref(io_op* op, bool r) noexcept {
@@ -939,6 +940,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     fd = new_fd;
     domain = dom;
     connecting = false;
+    if (event_face) hold();
     if (dom != AF_UNIX) {
       if (no_delay_on_connect) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
       if (keep_alive_on_connect) set_keep_alive(fd, true, keep_alive_delay_ms);
@@ -1276,6 +1278,7 @@ class basic_socket {
     requires std::is_invocable_v<F&>
   basic_socket& connect(const connect_options& o, F&& listener) {
     s_->events.template once<"connect">(std::forward<F>(listener));
+    s_->event_face = true;
     start_connect(o);
     return *this;
   }
@@ -1499,7 +1502,7 @@ class basic_socket {
       st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
     }
     if (o.block_list) st.blocks = o.block_list;
-    st.hold();
+    if (st.event_face) st.hold();
     st.touch();
     auto keep = s_;
     if (ipc) {
@@ -1546,6 +1549,7 @@ class basic_socket {
 
   void after_listener(std::size_t index) {
     static constexpr std::size_t data_index = key("data").index();
+    s_->event_face = true;
     s_->hold();
     if (index == data_index && !s_->paused && !s_->flowing) s_->start_flowing();
   }
