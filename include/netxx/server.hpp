@@ -137,6 +137,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   }
   ~server_state() {
     signal_cb.reset();
+    if (aop.in_flight()) loop->abandon(aop);  // never reached through close(): see release_self
     close_fd();
     if (reserve_fd >= 0) ::close(reserve_fd);
   }
@@ -155,6 +156,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   void start_accepting() {
     if (!listening || aop.in_flight() || pending_accept || !has_connection_listener()) return;
     if (!self) self = this->shared_from_this();
+    release_pending = false;
     prepare(aop);
     while (loop->start(aop)) {
       if (!handle_accepted(aop.result)) return;
@@ -167,6 +169,20 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
     auto* st = static_cast<accept_op*>(op)->owner;
     auto keep = st->shared_from_this();
     if (st->handle_accepted(res)) st->start_accepting();
+    if (st->release_pending) st->release_self();
+  }
+
+  /// Drops the self-reference after "close", but not while the kernel still
+  /// holds the accept (io_uring completes the cancelled one later): that
+  /// completion releases it instead.
+  bool release_pending = false;
+  void release_self() noexcept {
+    if (aop.in_flight()) {
+      release_pending = true;
+      return;
+    }
+    release_pending = false;
+    self.reset();
   }
 
   // A new descriptor (or an error) from accept; true when accepting goes on.
@@ -271,7 +287,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
       keep->events.template emit<"close">();
       for (auto& cb : cbs) cb({});
       for (auto h : waiters) detail::resume(h);
-      keep->self.reset();
+      keep->release_self();
     });
   }
 };
