@@ -63,6 +63,8 @@ struct v4_server {
     bool closed = false;
     srv.close([&](std::error_code) { closed = true; });
     run_until([&] { return closed; });
+    // One more turn: the cancelled accept comes back (io_uring) and the state is freed.
+    run_bounded([]() -> net::task<> { co_await net::sleep(1); }(), 5'000);
   }
   std::uint16_t port() const { return srv.address()->port; }
 };
