@@ -3,21 +3,14 @@
 // client against a Node echo server, over IPv4, IPv6 and a Unix socket path.
 // Skips (exit 77) when NETXX_NODE23 does not name an executable
 // (scripts/fetch-node.sh fetches Node and prints its path).
-#include <arpa/inet.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -69,121 +62,22 @@ if (mode === 'client') {
 }
 )JS";
 
-std::string node_binary() {
-  const char* p = std::getenv("NETXX_NODE23");
-  if (!p || !*p || ::access(p, X_OK) != 0) return {};
-  return p;
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("netxx-" + std::to_string(::getpid()) + "-" + name)).string();
-}
+using netxx_test::byte_stream;
+using netxx_test::node_binary;
+using netxx_test::node_child;
+using netxx_test::read_all;
+using netxx_test::read_line;
+using netxx_test::reap;
+using netxx_test::settle;
+using netxx_test::temp_path;
 
 // The script, written once per process to a temp file, removed at exit.
 const std::string& script_file() {
-  struct file {
-    std::string path = temp_path("peer.js");
-    file() { std::ofstream(path) << node_script; }
-    ~file() { std::filesystem::remove(path); }
-  };
-  static file f;
+  static netxx_test::temp_file f("peer.js", node_script);
   return f.path;
 }
 
-// A Node child. Its stdout is one end of a socketpair (not a pipe), so the
-// loop's recv works on it with both backends.
-struct node_child {
-  pid_t pid = -1;
-  int out = -1;  // our end: non-blocking, close with the loop's close_now
-};
-
-node_child spawn_node(const std::vector<std::string>& args) {
-  const std::string node = node_binary();
-  std::vector<std::string> all{node, script_file()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw std::runtime_error("socketpair failed");
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // Node dies with the test
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(sv[1], STDOUT_FILENO);  // dup2 drops FD_CLOEXEC on the copy
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(sv[1]);
-  ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
-  return {pid, sv[0]};
-}
-
-// Reads the child's stdout until a newline (the rest stays in `pending`).
-net::task<std::string> read_line(int fd, std::string& pending) {
-  auto& loop = net::loop::current();
-  std::array<std::byte, 256> buf;
-  for (;;) {
-    if (auto nl = pending.find('\n'); nl != std::string::npos) {
-      std::string line = pending.substr(0, nl);
-      pending.erase(0, nl + 1);
-      co_return line;
-    }
-    const net::io_result r = co_await loop.recv(fd, buf);
-    if (!r.ok() || r.value() == 0) {
-      std::string rest = std::move(pending);
-      pending.clear();
-      co_return rest;
-    }
-    pending.append(netxx_test::text(std::span(buf).first(r.value())));
-  }
-}
-
-// Reads the child's stdout to its end (the child exited or closed it).
-net::task<std::string> read_all(int fd) {
-  auto& loop = net::loop::current();
-  std::string out;
-  std::array<std::byte, 256> buf;
-  for (;;) {
-    const net::io_result r = co_await loop.recv(fd, buf);
-    if (!r.ok() || r.value() == 0) break;
-    out.append(netxx_test::text(std::span(buf).first(r.value())));
-  }
-  co_return out;
-}
-
-// Reaps the child without blocking the loop.
-net::task<int> reap(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) co_await net::sleep(5);
-  co_return status;
-}
-
-// The same seeded pseudo-random stream for writing and for checking (see
-// server_load_test.cpp): byte p is byte p % 8 of splitmix64 of word p / 8.
-struct byte_stream {
-  std::uint64_t seed = 0;
-  std::uint64_t word(std::uint64_t i) const noexcept {
-    std::uint64_t z = (seed << 40) + i + 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  void fill(std::uint64_t pos, std::span<std::byte> out) const noexcept {
-    std::size_t k = 0;
-    while (k < out.size()) {
-      const std::uint64_t p = pos + k;
-      const std::uint64_t w = word(p / 8);
-      const std::size_t from = static_cast<std::size_t>(p % 8);
-      const std::size_t n = std::min<std::size_t>(8 - from, out.size() - k);
-      std::memcpy(out.data() + k, reinterpret_cast<const unsigned char*>(&w) + from, n);
-      k += n;
-    }
-  }
-};
+node_child spawn_node(const std::vector<std::string>& args) { return netxx_test::spawn_node(script_file(), args); }
 
 // Where a test listens or connects: "127.0.0.1", "::1", or a Unix path.
 struct place {
@@ -198,38 +92,10 @@ std::vector<place> places() {
 
 // A non-blocking socket connected with the loop's connect to host:port or path.
 net::task<net::socket> connect_to(const place& p, std::uint16_t port) {
-  auto& loop = net::loop::current();
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  int domain = AF_UNIX;
-  if (!p.path.empty()) {
-    auto* un = reinterpret_cast<sockaddr_un*>(&ss);
-    un->sun_family = AF_UNIX;
-    std::memcpy(un->sun_path, p.path.c_str(), p.path.size() + 1);
-    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.path.size() + 1);
-  } else if (p.host.find(':') != std::string::npos) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(port);
-    ::inet_pton(AF_INET6, p.host.c_str(), &a->sin6_addr);
-    len = sizeof(sockaddr_in6);
-    domain = AF_INET6;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    ::inet_pton(AF_INET, p.host.c_str(), &a->sin_addr);
-    len = sizeof(sockaddr_in);
-    domain = AF_INET;
-  }
-  const int fd = ::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  const net::io_result r = co_await loop.connect(fd, reinterpret_cast<const sockaddr*>(&ss), len);
-  if (!r.ok()) {
-    loop.close_now(fd);
-    throw net::error::from_syscall("connect", r.error());
-  }
-  co_return net::socket::adopt(loop, fd, domain);
+  const netxx_test::raw_address to = netxx_test::make_address(p.host, port, p.path);
+  const int fd = co_await netxx_test::connect_raw(to);
+  if (fd < 0) throw net::error::from_syscall("connect", net::errno_code(-fd));
+  co_return net::socket::adopt(net::loop::current(), fd, to.domain);
 }
 
 // --- a Node client, our echo server ------------------------------------------
@@ -278,26 +144,6 @@ struct client_outcome {
   int status = -1;
 };
 
-net::task<> write_stream(net::socket s, byte_stream bs, std::uint64_t total, client_outcome& out) {
-  try {
-    std::mt19937 rng(static_cast<unsigned>(bs.seed));
-    std::vector<std::byte> buf(64 * 1024);
-    std::uint64_t off = 0;
-    while (off < total) {
-      const std::size_t want = 1 + rng() % (std::size_t{1} << (rng() % 17));  // log-uniform, 1 B to 64 KiB
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(total - off, want));
-      auto chunk = std::span(buf).first(n);
-      bs.fill(off, chunk);
-      co_await s.write(std::span<const std::byte>(chunk));
-      off += n;
-    }
-    out.written = off;
-    co_await s.end();
-  } catch (const std::exception& e) {
-    out.error += std::string("write: ") + e.what();
-  }
-}
-
 net::task<> our_client_run(const place& p, node_child child, std::uint64_t total, client_outcome& out) {
   auto& loop = net::loop::current();
   std::string pending;
@@ -306,7 +152,7 @@ net::task<> our_client_run(const place& p, node_child child, std::uint64_t total
     const auto port = p.path.empty() ? static_cast<std::uint16_t>(std::stoi(out.ready_line)) : std::uint16_t{0};
     net::socket s = co_await connect_to(p, port);
     const byte_stream bs{0x4e6f6465};  // "Node"
-    net::spawn(write_stream(s, bs, total, out));
+    net::spawn(netxx_test::write_stream(s, bs, total, static_cast<unsigned>(bs.seed), out.written, out.error));
     std::vector<std::byte> buf(64 * 1024), want(64 * 1024);
     while (std::size_t n = co_await s.read(buf)) {
       if (out.same) {
@@ -322,13 +168,6 @@ net::task<> our_client_run(const place& p, node_child child, std::uint64_t total
   ::kill(child.pid, SIGTERM);
   out.status = co_await reap(child.pid);
   loop.close_now(child.out);
-}
-
-// Runs the loop for a moment, so what close() left for the next turn (Node
-// emits 'close' on a later tick; the server's state, and its descriptors, live
-// until then) has run before descriptors are counted.
-void settle() {
-  netxx_test::run_bounded([]() -> net::task<> { co_await net::sleep(1); }(), 5'000);
 }
 
 }  // namespace

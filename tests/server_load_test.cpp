@@ -2,8 +2,6 @@
 // over real loopback sockets: 1,000 concurrent echo clients moving 1 MiB each,
 // 10,000 connect/close cycles without a descriptor leak, close() with open
 // connections, and reuse_port across two loops on two threads.
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -12,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -22,75 +19,10 @@
 
 namespace {
 
-// Runs the loop for a moment, so what close() left for the next turn (Node
-// emits 'close' on a later tick; the server's state, and its descriptors, live
-// until then) has run before descriptors are counted.
-void settle() {
-  netxx_test::run_bounded([]() -> net::task<> { co_await net::sleep(1); }(), 5'000);
-}
-
-// A reproducible pseudo-random byte stream: byte p of stream `seed` is byte
-// p % 8 of splitmix64's output for word p / 8. Stateless, so the writer and
-// the checker can each produce any stretch of it, and no client has to keep
-// its 1 MiB (1 GiB in all) in memory to compare what comes back.
-struct byte_stream {
-  std::uint64_t seed = 0;
-
-  std::uint64_t word(std::uint64_t i) const noexcept {
-    std::uint64_t z = (seed << 40) + i + 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Writes bytes [pos, pos + out.size()) of the stream into out.
-  void fill(std::uint64_t pos, std::span<std::byte> out) const noexcept {
-    std::size_t k = 0;
-    while (k < out.size()) {
-      const std::uint64_t p = pos + k;
-      const std::uint64_t w = word(p / 8);
-      const std::size_t from = static_cast<std::size_t>(p % 8);
-      const std::size_t n = std::min<std::size_t>(8 - from, out.size() - k);
-      std::memcpy(out.data() + k, reinterpret_cast<const unsigned char*>(&w) + from, n);
-      k += n;
-    }
-  }
-  // True when got is exactly bytes [pos, pos + got.size()) of the stream.
-  bool matches(std::uint64_t pos, std::span<const std::byte> got) const {
-    thread_local std::vector<std::byte> want;  // no suspension between fill and compare
-    want.resize(got.size());
-    fill(pos, want);
-    return std::memcmp(want.data(), got.data(), got.size()) == 0;
-  }
-};
-
-// A random write size, log-uniform from 1 byte to 64 KiB: many tiny writes,
-// many large ones.
-std::size_t random_size(std::mt19937& rng) {
-  const unsigned bits = rng() % 17;
-  return 1 + rng() % (std::size_t{1} << bits);
-}
-
-sockaddr_in loopback4(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
-// A non-blocking client socket connected with the loop's connect; -errno on failure.
-net::task<int> connect_v4(std::uint16_t port) {
-  auto& loop = net::loop::current();
-  const sockaddr_in to = loopback4(port);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) co_return -errno;
-  const net::io_result r = co_await loop.connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
-  if (!r.ok()) {
-    loop.close_now(fd);
-    co_return r.res;
-  }
-  co_return fd;
-}
+using netxx_test::byte_stream;
+using netxx_test::connect_v4;
+using netxx_test::loopback4;
+using netxx_test::settle;
 
 // --- 1,000 clients x 1 MiB --------------------------------------------------
 
@@ -131,26 +63,6 @@ net::task<> accept_n(net::server& srv, int n, load_state& st) {
   }
 }
 
-// Writes the client's stream in random-sized writes, then ends.
-net::task<> write_stream(net::socket s, byte_stream bs, std::uint64_t total, unsigned seed, client_result& r) {
-  try {
-    std::mt19937 rng(seed);
-    std::vector<std::byte> buf(64 * 1024);
-    std::uint64_t off = 0;
-    while (off < total) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(total - off, random_size(rng)));
-      auto chunk = std::span(buf).first(n);
-      bs.fill(off, chunk);
-      co_await s.write(std::span<const std::byte>(chunk));
-      off += n;
-    }
-    r.written = off;
-    co_await s.end();
-  } catch (const std::exception& e) {
-    r.error = std::string("write: ") + e.what();
-  }
-}
-
 // One client: connects, writes its stream from a second task while this one
 // reads the echo and compares it, byte for byte, with the stream.
 net::task<> load_client(int id, load_state& st) {
@@ -163,7 +75,7 @@ net::task<> load_client(int id, load_state& st) {
       auto& loop = net::loop::current();
       net::socket s = net::socket::adopt(loop, fd, AF_INET);
       const byte_stream bs{static_cast<std::uint64_t>(id) + 1};
-      net::spawn(write_stream(s, bs, st.per_client, static_cast<unsigned>(id) * 7919u + 1u, r));
+      net::spawn(netxx_test::write_stream(s, bs, st.per_client, static_cast<unsigned>(id) * 7919u + 1u, r.written, r.error));
       std::vector<std::byte> buf(32 * 1024);
       while (std::size_t n = co_await s.read(buf)) {
         if (r.same && !bs.matches(r.read, std::span<const std::byte>(buf).first(n))) r.same = false;

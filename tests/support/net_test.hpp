@@ -1,20 +1,38 @@
 #pragma once
 // Helpers shared by the I/O tests: the backend under test, bounded runs,
-// descriptor counting, socket pairs on loopback and Unix sockets.
+// descriptor counting, socket pairs on loopback and Unix sockets, raw
+// loopback connects, a reproducible byte stream and its writer, and Node
+// child processes.
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <netxx/net.hpp>
 
@@ -99,6 +117,243 @@ inline std::span<const std::byte> bytes(std::string_view s) {
 }
 inline std::string_view text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// Runs the loop for a moment, so what close() left for the next turn (Node
+/// emits 'close' on a later tick; the server's state, and its descriptors,
+/// live until then) has run before descriptors are counted.
+inline void settle() {
+  run_bounded([]() -> netxx::task<> { co_await netxx::sleep(1); }(), 5'000);
+}
+
+// --- raw loopback connects (the loop's connect, not net::connect) ------------------
+
+/// An address to connect to: an IP literal and port, or a Unix socket path.
+struct raw_address {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int domain = AF_UNIX;
+};
+
+/// host is an IPv4 or IPv6 literal; an empty host means the Unix `path`.
+inline raw_address make_address(const std::string& host, std::uint16_t port, const std::string& path = {}) {
+  raw_address a;
+  if (host.empty()) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&a.ss);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, path.c_str(), path.size() + 1);
+    a.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  } else if (host.find(':') != std::string::npos) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    ::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr);
+    a.len = sizeof(sockaddr_in6);
+    a.domain = AF_INET6;
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(&a.ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    ::inet_pton(AF_INET, host.c_str(), &in->sin_addr);
+    a.len = sizeof(sockaddr_in);
+    a.domain = AF_INET;
+  }
+  return a;
+}
+
+/// 127.0.0.1:port.
+inline sockaddr_in loopback4(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+/// A non-blocking client socket connected with the loop's connect: its
+/// descriptor, or -errno on failure.
+inline netxx::task<int> connect_raw(raw_address to) {
+  auto& loop = netxx::loop::current();
+  int fd = ::socket(to.domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) co_return -errno;
+  const netxx::io_result r = co_await loop.connect(fd, reinterpret_cast<const sockaddr*>(&to.ss), to.len);
+  if (!r.ok()) {
+    loop.close_now(fd);
+    co_return r.res;
+  }
+  co_return fd;
+}
+
+/// connect_raw to 127.0.0.1:port.
+inline netxx::task<int> connect_v4(std::uint16_t port) {
+  const sockaddr_in in = loopback4(port);
+  raw_address to;
+  std::memcpy(&to.ss, &in, sizeof in);
+  to.len = sizeof in;
+  to.domain = AF_INET;
+  return connect_raw(to);
+}
+
+// --- a reproducible byte stream ---------------------------------------------------
+
+/// A reproducible pseudo-random byte stream: byte p of stream `seed` is byte
+/// p % 8 of splitmix64's output for word p / 8. Stateless, so the writer and
+/// the checker can each produce any stretch of it, and no client has to keep
+/// what it sent in memory to compare what comes back.
+struct byte_stream {
+  std::uint64_t seed = 0;
+
+  std::uint64_t word(std::uint64_t i) const noexcept {
+    std::uint64_t z = (seed << 40) + i + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  /// Writes bytes [pos, pos + out.size()) of the stream into out.
+  void fill(std::uint64_t pos, std::span<std::byte> out) const noexcept {
+    std::size_t k = 0;
+    while (k < out.size()) {
+      const std::uint64_t p = pos + k;
+      const std::uint64_t w = word(p / 8);
+      const std::size_t from = static_cast<std::size_t>(p % 8);
+      const std::size_t n = std::min<std::size_t>(8 - from, out.size() - k);
+      std::memcpy(out.data() + k, reinterpret_cast<const unsigned char*>(&w) + from, n);
+      k += n;
+    }
+  }
+  /// True when got is exactly bytes [pos, pos + got.size()) of the stream.
+  bool matches(std::uint64_t pos, std::span<const std::byte> got) const {
+    thread_local std::vector<std::byte> want;  // no suspension between fill and compare
+    want.resize(got.size());
+    fill(pos, want);
+    return std::memcmp(want.data(), got.data(), got.size()) == 0;
+  }
+};
+
+/// A random write size, log-uniform from 1 byte to 64 KiB: many tiny writes,
+/// many large ones.
+inline std::size_t random_size(std::mt19937& rng) {
+  const unsigned bits = rng() % 17;
+  return 1 + rng() % (std::size_t{1} << bits);
+}
+
+/// Writes `total` bytes of bs to s in random-sized awaited writes (sizes
+/// drawn from `seed`), then ends. Adds the bytes written to `written`; an
+/// error is appended to `error` ("write: ...").
+template <typename Socket>
+netxx::task<> write_stream(Socket s, byte_stream bs, std::uint64_t total, unsigned seed, std::uint64_t& written,
+                           std::string& error) {
+  try {
+    std::mt19937 rng(seed);
+    std::vector<std::byte> buf(64 * 1024);
+    std::uint64_t off = 0;
+    while (off < total) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(total - off, random_size(rng)));
+      auto chunk = std::span(buf).first(n);
+      bs.fill(off, chunk);
+      co_await s.write(std::span<const std::byte>(chunk));
+      off += n;
+    }
+    written = off;
+    co_await s.end();
+  } catch (const std::exception& e) {
+    error += std::string("write: ") + e.what();
+  }
+}
+
+// --- Node child processes ---------------------------------------------------------
+
+/// The Node v23.5.0 binary NETXX_NODE23 names, or "" when it is unset or not executable.
+inline std::string node_binary() {
+  const char* p = std::getenv("NETXX_NODE23");
+  if (!p || !*p || ::access(p, X_OK) != 0) return {};
+  return p;
+}
+
+/// A path in the temp directory, unique to this process.
+inline std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("netxx-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+/// A file written with `text` in the temp directory, removed when this goes.
+struct temp_file {
+  std::string path;
+  temp_file(const std::string& name, std::string_view text) : path(temp_path(name)) { std::ofstream(path) << text; }
+  temp_file(const temp_file&) = delete;
+  ~temp_file() { std::filesystem::remove(path); }
+};
+
+/// A Node child. Its stdout is one end of a socketpair (not a pipe), so the
+/// loop's recv works on it with both backends.
+struct node_child {
+  pid_t pid = -1;
+  int out = -1;  // our end: non-blocking, close with the loop's close_now
+};
+
+/// Starts `node script args...`; the child dies with this process.
+inline node_child spawn_node(const std::string& script, const std::vector<std::string>& args) {
+  const std::string node = node_binary();
+  std::vector<std::string> all{node, script};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw std::runtime_error("socketpair failed");
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // Node dies with the test
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(sv[1], STDOUT_FILENO);  // dup2 drops FD_CLOEXEC on the copy
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(sv[1]);
+  ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
+  return {pid, sv[0]};
+}
+
+/// Reads the child's stdout until a newline (the rest stays in `pending`).
+inline netxx::task<std::string> read_line(int fd, std::string& pending) {
+  auto& loop = netxx::loop::current();
+  std::array<std::byte, 256> buf;
+  for (;;) {
+    if (auto nl = pending.find('\n'); nl != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      co_return line;
+    }
+    const netxx::io_result r = co_await loop.recv(fd, buf);
+    if (!r.ok() || r.value() == 0) {
+      std::string rest = std::move(pending);
+      pending.clear();
+      co_return rest;
+    }
+    pending.append(text(std::span(buf).first(r.value())));
+  }
+}
+
+/// Reads the child's stdout to its end (the child exited or closed it).
+inline netxx::task<std::string> read_all(int fd) {
+  auto& loop = netxx::loop::current();
+  std::string out;
+  std::array<std::byte, 256> buf;
+  for (;;) {
+    const netxx::io_result r = co_await loop.recv(fd, buf);
+    if (!r.ok() || r.value() == 0) break;
+    out.append(text(std::span(buf).first(r.value())));
+  }
+  co_return out;
+}
+
+/// Reaps the child without blocking the loop: its wait status.
+inline netxx::task<int> reap(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) co_await netxx::sleep(5);
+  co_return status;
 }
 
 }  // namespace netxx_test
