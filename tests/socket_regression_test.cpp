@@ -1,11 +1,7 @@
-// Bugs of the client side of net::socket found while writing the client
-// examples and interop tests, kept as tests until the library is fixed.
-//   [!mayfail]: runs in the suite, a failure does not fail it (remove the tag
-//               once fixed).
-//   [.][known-bug]: hidden (a use-after-free that ASan turns into an abort,
-//               which would take the whole executable down); run by hand under
-//               scripts/test.sh --sanitize:
-//               NETXX_BACKEND=io_uring tests/client_known_bugs_test "[known-bug]"
+// Regressions found while writing the client examples and interop tests:
+// the idle timeout as shared state refreshed by every kind of activity, and
+// io_uring completions of cancelled operations arriving after the socket or
+// server that owned them was closed and dropped (a use-after-free under ASan).
 #include <array>
 #include <string>
 #include <vector>
@@ -18,7 +14,7 @@
 // handle it then moves from, so the socket it returns says nullopt. Node:
 // `net.connect({port, timeout: 50}).timeout === 50`.
 TEST_CASE("socket.timeout is shared by the handles and set by net::connect's timeout option",
-          "[client][timeout][!mayfail]") {
+          "[client][timeout]") {
   net::socket a;
   a.set_timeout(5000);
   net::socket b = a;
@@ -42,7 +38,7 @@ TEST_CASE("socket.timeout is shared by the handles and set by net::connect's tim
 // co_await after its first timeout never times out again. Node refreshes the
 // timer on every write, so 'timeout' comes again after the next idle period.
 TEST_CASE("after a timeout, an awaited write is activity: the next idle period times out again",
-          "[client][timeout][!mayfail]") {
+          "[client][timeout]") {
   auto srv = net::create_server();
   srv.listen({.port = 0, .host = "127.0.0.1"});
   auto body = [](net::server& srv) -> net::task<int> {
@@ -100,7 +96,7 @@ TEST_CASE("after a timeout, an awaited read is activity: the next idle period ti
 // read completion (a coroutine, a timer), no handle left. The same holds for
 // the write op (wop) in flight.
 TEST_CASE("a flowing socket destroyed and dropped: the cancelled read's completion finds it gone",
-          "[client][known-bug][.]") {
+          "[client][lifetime]") {
   auto srv = net::create_server();
   srv.listen({.port = 0, .host = "127.0.0.1"});
   std::vector<net::socket> accepted;
@@ -124,7 +120,7 @@ TEST_CASE("a flowing socket destroyed and dropped: the cancelled read's completi
 // while its cancellation is still on the ring, and the next turn writes into
 // it. A server object may go right after close() (Node's does).
 TEST_CASE("a server closed and dropped before the loop turns: the cancelled accept's completion finds it gone",
-          "[server][known-bug][.]") {
+          "[server][lifetime]") {
   {
     auto srv = net::create_server();
     srv.on("connection", [](net::socket) {});
