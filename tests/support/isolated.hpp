@@ -29,6 +29,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,22 @@ struct isolated_result {
   std::string out;        // its stdout
   double seconds = 0;     // wall time from fork to exit
 };
+
+/// True when /etc/hosts maps localhost to 127.0.0.1: then a lookup of
+/// localhost (IPv4 or unspecified family, no hints) is answered by the file,
+/// and no query is sent, in this process's own namespace.
+inline bool hosts_maps_localhost_to_127() {
+  std::ifstream in("/etc/hosts");
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string addr, name;
+    if (!(words >> addr) || addr != "127.0.0.1") continue;
+    while (words >> name)
+      if (name == "localhost") return true;
+  }
+  return false;
+}
 
 /// The path of the running executable, to run it again in the namespace.
 inline std::string self_exe() {
