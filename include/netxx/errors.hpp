@@ -61,6 +61,8 @@ enum class errc : int {
   eai_nodata,                         // ENODATA
   eai_memory,                         // EAI_MEMORY
   err_invalid_address,                // ERR_INVALID_ADDRESS: net.SocketAddress given text that is no IP address
+  eai_addrfamily,                     // EAI_ADDRFAMILY
+  eai_socktype,                       // EAI_SOCKTYPE
 };
 
 NETXX_END_NAMESPACE
@@ -107,6 +109,8 @@ constexpr std::string_view errc_name(errc e) noexcept {
     case errc::eai_nodata: return "ENODATA";
     case errc::eai_memory: return "EAI_MEMORY";
     case errc::err_invalid_address: return "ERR_INVALID_ADDRESS";
+    case errc::eai_addrfamily: return "EAI_ADDRFAMILY";
+    case errc::eai_socktype: return "EAI_SOCKTYPE";
   }
   return "ERR_UNKNOWN";
 }
@@ -146,6 +150,8 @@ constexpr std::string_view errc_message(errc e) noexcept {
     case errc::eai_nodata: return "getaddrinfo ENODATA";
     case errc::eai_memory: return "getaddrinfo EAI_MEMORY";
     case errc::err_invalid_address: return "Invalid socket address";
+    case errc::eai_addrfamily: return "getaddrinfo EAI_ADDRFAMILY";
+    case errc::eai_socktype: return "getaddrinfo EAI_SOCKTYPE";
   }
   return "Unknown netxx error";
 }
@@ -355,6 +361,21 @@ class error : public std::system_error {
     return e;
   }
 
+  /// A failed DNS request, worded as Node's DNSException words it:
+  /// "getaddrinfo ENOTFOUND some.host" (no host name when it is empty).
+  /// `hostname()` is the name as given; `uv_errno`, when not 0, is Node's
+  /// `err.errno` (libuv's number: -3008 for EAI_NONAME, -3001 for EAI_AGAIN).
+  static error from_dns(std::string_view syscall, std::error_code ec, std::string_view hostname, int uv_errno = 0) {
+    std::string msg;
+    msg.append(syscall).append(" ").append(netxx::code_string(ec));
+    if (!hostname.empty()) msg.append(" ").append(hostname);
+    error e(ec, std::move(msg));
+    e.syscall_ = std::string(syscall);
+    e.hostname_ = std::string(hostname);
+    if (uv_errno != 0) e.errno_ = uv_errno;
+    return e;
+  }
+
   /// A failed libuv call, worded as Node's uvExceptionWithHostPort words it
   /// (listen, bind, read): "listen EADDRINUSE: address already in use :::8124".
   static error from_uv(std::string_view syscall, std::error_code ec, std::string_view address = {},
@@ -399,8 +420,12 @@ class error : public std::system_error {
   const std::string& address() const noexcept { return address_; }
   /// Node's `err.port`.
   std::optional<std::uint16_t> port() const noexcept { return port_; }
-  /// Node's `err.errno`: the negated errno for system errors, 0 otherwise.
+  /// Node's `err.hostname` (DNS errors; "" when none).
+  const std::string& hostname() const noexcept { return hostname_; }
+  /// Node's `err.errno`: the negated errno for system errors, libuv's number
+  /// for DNS errors (UV_EAI_*), 0 otherwise.
   int errno_value() const noexcept {
+    if (errno_) return *errno_;
     return code().category() == std::system_category() || code().category() == std::generic_category()
                ? -code().value()
                : 0;
@@ -413,6 +438,8 @@ class error : public std::system_error {
   std::optional<std::uint16_t> port_;
   std::string what_;
   std::shared_ptr<const std::vector<error>> errors_;
+  std::string hostname_;
+  std::optional<int> errno_;
 };
 
 /// Throws netxx::error(e, message). Usable from constexpr functions: constant

@@ -265,6 +265,10 @@ class basic_loop {
   explicit basic_loop(std::in_place_t, Args&&... args) : backend_(core_, std::forward<Args>(args)...) {}
   basic_loop(const basic_loop&) = delete;
   basic_loop& operator=(const basic_loop&) = delete;
+  /// Work still running for this loop on other threads (DNS lookups) is told
+  /// the loop is gone first, while the backend can still be woken: it drops
+  /// its answer instead of posting it here.
+  ~basic_loop() { core_.remote_loop_gone(); }
 
   /// The loop of the calling thread, created on first use.
   static basic_loop& current() {

@@ -10,6 +10,7 @@
 #include "timer.hpp"
 #include "socket.hpp"
 #include "server.hpp"
+#include "dns.hpp"
 
 #if __has_include("ip.hpp")
 #  include "ip.hpp"

@@ -105,6 +105,16 @@ class timer_heap {
   std::uint64_t next_seq_ = 0;
 };
 
+/// Work another thread does for a loop and posts back to it (a getaddrinfo
+/// on the DNS worker pool). While attached, the loop's destructor calls
+/// loop_gone on it before anything of the loop is torn down, so the other
+/// thread learns the loop is gone instead of posting to freed memory.
+struct remote_work {
+  remote_work* prev = nullptr;
+  remote_work* next = nullptr;
+  void (*loop_gone)(remote_work*) noexcept = nullptr;
+};
+
 class loop_core {
  public:
   loop_core() : now_(monotonic_ms()), owner_(std::this_thread::get_id()) {}
@@ -284,6 +294,27 @@ class loop_core {
 
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == owner_; }
 
+  // --- work done for this loop on other threads (loop thread only) ------------------
+
+  void attach_remote(remote_work& w) noexcept {
+    w.prev = nullptr;
+    w.next = remote_head_;
+    if (remote_head_) remote_head_->prev = &w;
+    remote_head_ = &w;
+  }
+  void detach_remote(remote_work& w) noexcept {
+    (w.prev ? w.prev->next : remote_head_) = w.next;
+    if (w.next) w.next->prev = w.prev;
+    w.prev = w.next = nullptr;
+  }
+  /// The loop is being destroyed: tells every attached remote work so.
+  void remote_loop_gone() noexcept {
+    while (remote_work* w = remote_head_) {
+      detach_remote(*w);
+      w->loop_gone(w);
+    }
+  }
+
  private:
   static constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
   struct slot {
@@ -328,6 +359,7 @@ class loop_core {
   std::atomic<std::size_t> posted_pending_{0};
 
   std::thread::id owner_;
+  remote_work* remote_head_ = nullptr;
 };
 
 }  // namespace detail
