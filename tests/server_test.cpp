@@ -206,11 +206,22 @@ TEST_CASE("listen failures from the system reach the awaiter as a throw and the 
     const std::string too_long = fits + "z";
     CHECK(failure(b, {.path = too_long}));
   }
-  SECTION("a host that is no IP address and no name: ENOTFOUND") {
+  SECTION("a host that cannot be a DNS name fails as Node's lookup does, before any query") {
     auto b = net::create_server();
-    auto e = failure(b, {.port = 0, .host = "not an address"});
+    const std::string name(300, 'a');  // over 255 bytes: refused before getaddrinfo
+    auto e = failure(b, {.port = 0, .host = name});
     REQUIRE(e);
-    CHECK(e->code_string() == "ENOTFOUND");
+    CHECK(e->code_string() == "EINVAL");
+    CHECK(e->message() == "getaddrinfo EINVAL " + name);
+  }
+  SECTION("a host name is looked up (here in /etc/hosts): localhost listens on its first address") {
+    auto b = net::create_server();
+    CHECK_FALSE(failure(b, {.port = 0, .host = "localhost"}));
+    REQUIRE(b.listening());
+    const auto where = b.address()->address;
+    CHECK((where == "127.0.0.1" || where == "::1"));
+    b.close();
+    net::run();
   }
   a.close();
   net::run();

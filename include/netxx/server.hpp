@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "block_list.hpp"
+#include "dns.hpp"
 #include "config.hpp"
 #include "detail/op.hpp"
 #include "detail/sockaddr.hpp"
@@ -612,13 +613,23 @@ class basic_server {
     const auto port = static_cast<std::uint16_t>(o.port.value_or(0));
     std::optional<socket_address> addr;
     std::string host(o.host);
-    if (host == "localhost") host = "127.0.0.1";  // DNS arrives with the client side
     if (host.empty()) {
       addr = socket_address::from_ipv6({}, port);  // `::`, dual-stack
     } else if (auto p = parse_host(host, port)) {
       addr = p;
     } else {
-      throw error(errc::enotfound, "getaddrinfo ENOTFOUND " + host);
+      // Node's listenAfterLookup: dns.lookup(host), the first address. Done
+      // here, on the loop's thread, so listen() keeps one shape (its failure
+      // known when it returns); a listen is rare and /etc/hosts answers
+      // most names that servers listen on.
+      auto ascii = detail::hostname_to_ascii(host);
+      if (!ascii) throw error::from_dns("getaddrinfo", errno_code(EINVAL), host);
+      std::vector<dns::lookup_address> found;
+      int sys_errno = 0;
+      if (int rc = dns::detail::resolve(*ascii, 0, 0, dns::get_default_result_order(), false, found, sys_errno))
+        throw dns::detail::getaddrinfo_error(rc, sys_errno, host);
+      addr = parse_host(found.front().address, port);
+      if (!addr) throw error::from_dns("getaddrinfo", make_error_code(errc::enotfound), host);
     }
     int fd = -1;
     int e = bind_listen(*addr, o, backlog, fd);
