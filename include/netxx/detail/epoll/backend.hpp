@@ -65,7 +65,14 @@ class epoll_backend {
       park(op, st, queue);
       return false;
     }
+    // A read that found the socket drained (a short read or EAGAIN) since
+    // the last edge would only see EAGAIN again: wait for the edge.
+    if (!write_side && st.drained && st.registered && hinted(op)) {
+      park(op, st, queue);
+      return false;
+    }
     int res = attempt(op, /*first=*/true);
+    if (!write_side) note_read(st, op, res);
     if (res == -EAGAIN || res == -EINPROGRESS) {
       park(op, st, queue);
       return false;
@@ -109,6 +116,7 @@ class epoll_backend {
       // (a syscall per connection saved); events already fetched for it are
       // stale by generation.
       st.registered = false;
+      st.drained = st.hup = false;
       ++st.gen;  // events already fetched for the old descriptor are stale
     }
     return ::close(fd) == 0 ? 0 : -errno;
@@ -128,7 +136,16 @@ class epoll_backend {
       }
       const int fd = static_cast<int>(ev.data.u64 & 0xffffffffu);
       const auto gen = static_cast<std::uint32_t>(ev.data.u64 >> 32);
-      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/false);
+      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (static_cast<std::size_t>(fd) < fds_.size() && fds_[static_cast<std::size_t>(fd)].gen == gen) {
+          fd_state& st = fds_[static_cast<std::size_t>(fd)];
+          st.drained = false;
+          // After the peer's FIN (or an error) a short read no longer means
+          // "wait for the next edge": the end is there, and no edge follows.
+          if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) st.hup = true;
+        }
+        drain(fd, gen, /*write_side=*/false);
+      }
       if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/true);
     }
   }
@@ -176,7 +193,23 @@ class epoll_backend {
     op_list writers;
     std::uint32_t gen = 0;
     bool registered = false;
+    // The read side is known empty until the next edge: a recv came back
+    // short or with EAGAIN (libuv's UV_HANDLE_READ_PARTIAL). Never set once
+    // the peer's FIN or an error was reported (hup).
+    bool drained = false;
+    bool hup = false;
   };
+
+  // Plain reads only: a short MSG_PEEK leaves the bytes where they were.
+  static bool hinted(const io_op& op) noexcept {
+    return (op.code == op_code::recv && op.args.recv.flags == 0) || op.code == op_code::read;
+  }
+
+  // Takes what a read's result says about the socket's receive queue.
+  static void note_read(fd_state& st, const io_op& op, int res) noexcept {
+    if (!hinted(op) || st.hup) return;
+    if (res == -EAGAIN || (res > 0 && static_cast<std::size_t>(res) < op.args.recv.len)) st.drained = true;
+  }
 
   fd_state& state(int fd) {
     auto i = static_cast<std::size_t>(fd);
@@ -213,6 +246,7 @@ class epoll_backend {
       if (!op) return;
       const bool was_last = op == last;
       int res = attempt(*op, /*first=*/false);
+      if (!write_side) note_read(fds_[i], *op, res);
       if (res == -EAGAIN || res == -EINPROGRESS) return;  // wait for the next edge
       queue.pop();
       // Resuming may start, cancel or close anything, this fd included:
