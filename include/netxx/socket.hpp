@@ -186,7 +186,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void close_fd() noexcept {
     if (fd < 0) return;
-    loop->close_now(fd);  // what is in flight on it completes with -ECANCELED
+    if (flow_read.in_flight() || wop.in_flight() || pending_read || pending_write)
+      loop->close_now(fd);  // what is in flight on it completes with -ECANCELED
+    else
+      loop->close_idle(fd);
     fd = -1;
     if (auto f = std::exchange(on_closed, nullptr))
       if (auto owner = closed_owner.lock()) f(owner.get());

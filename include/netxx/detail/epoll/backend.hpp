@@ -66,8 +66,10 @@ class epoll_backend {
       return false;
     }
     // A read that found the socket drained (a short read or EAGAIN) since
-    // the last edge would only see EAGAIN again: wait for the edge.
-    if (!write_side && st.drained && st.registered && hinted(op)) {
+    // the last edge would only see EAGAIN again: wait for the edge. The
+    // first read of a descriptor registers it and waits too, as libuv's
+    // read_start does: registering reports data already there as an edge.
+    if (!write_side && hinted(op) && !st.hup && (st.registered ? st.drained : !st.unpollable && enroll(op.fd, st))) {
       park(op, st, queue);
       return false;
     }
@@ -116,11 +118,14 @@ class epoll_backend {
       // (a syscall per connection saved); events already fetched for it are
       // stale by generation.
       st.registered = false;
-      st.drained = st.hup = false;
+      st.drained = st.hup = st.unpollable = false;
       ++st.gen;  // events already fetched for the old descriptor are stale
     }
     return ::close(fd) == 0 ? 0 : -errno;
   }
+
+  /// Closes fd now; its owner knows nothing is in flight on it.
+  int close_idle_fd(int fd) noexcept { return close_fd(fd); }
 
   /// Waits up to timeout_ms (-1: indefinitely) and delivers what is ready.
   void wait(int timeout_ms) {
@@ -198,6 +203,7 @@ class epoll_backend {
     // the peer's FIN or an error was reported (hup).
     bool drained = false;
     bool hup = false;
+    bool unpollable = false;  // epoll_ctl refused it (a regular file)
   };
 
   // Plain reads only: a short MSG_PEEK leaves the bytes where they were.
@@ -215,6 +221,17 @@ class epoll_backend {
     auto i = static_cast<std::size_t>(fd);
     if (i >= fds_.size()) fds_.resize(i + 1 > fds_.size() * 2 ? i + 1 : fds_.size() * 2);
     return fds_[i];
+  }
+
+  // Registers fd, edge-triggered, both directions; false when it cannot be
+  // (not pollable: the operation is then tried at once, as before).
+  bool enroll(int fd, fd_state& st) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = (static_cast<std::uint64_t>(st.gen) << 32) | static_cast<std::uint32_t>(fd);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return st.registered = true;
+    if (errno != EEXIST) st.unpollable = true;
+    return false;
   }
 
   void park(io_op& op, fd_state& st, op_list& queue) {
