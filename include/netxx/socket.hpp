@@ -164,7 +164,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   struct write_op : io_op {
     socket_state* owner = nullptr;
     msghdr msg{};
-    std::array<iovec, 64> iov{};
+    // Made on the first queued write: most sockets (every awaitable-only
+    // one) never queue, and 1 KiB per idle connection is worth saving.
+    std::unique_ptr<std::array<iovec, 64>> iov;
   } wop;
   std::vector<write_callback> end_callbacks;
 
@@ -340,13 +342,15 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void send_queue() {
+    if (!wop.iov) wop.iov = std::make_unique_for_overwrite<std::array<iovec, 64>>();
+    auto& iov = *wop.iov;
     while (!queue_empty() && open()) {
       std::size_t n = 0;
-      for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(queue_head); it != queue.end() && n < wop.iov.size();
+      for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(queue_head); it != queue.end() && n < iov.size();
            ++it, ++n)
-        wop.iov[n] = {it->data.data() + it->offset, it->data.size() - it->offset};
+        iov[n] = {it->data.data() + it->offset, it->data.size() - it->offset};
       wop.msg = {};
-      wop.msg.msg_iov = wop.iov.data();
+      wop.msg.msg_iov = iov.data();
       wop.msg.msg_iovlen = n;
       wop.fd = fd;
       wop.counts_alive = true;  // a write request keeps the loop alive, as in libuv
