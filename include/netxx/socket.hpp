@@ -140,9 +140,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   static constexpr std::size_t read_buf_size = 64 * 1024;
   std::size_t stashed = 0;  // bytes read while pausing, delivered on resume
   bool stashed_eof = false;
-  // The last read came back shorter than its buffer: the socket was drained,
-  // so the next read waits for data before trying (io_uring's POLL_FIRST).
-  bool read_short = false;
 
   // --- the write queue, sent as one sendmsg ---------------------------------------
   struct chunk {
@@ -244,7 +241,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!read_buf) read_buf = std::make_unique_for_overwrite<std::byte[]>(read_buf_size);  // untouched until used
     flow_read.fd = fd;
     flow_read.counts_alive = ref;
-    flow_read.poll_first = read_short;
     flow_read.args.recv = {read_buf.get(), read_buf_size, 0};
     // Synchronous completions (epoll's optimistic read) are handled in a loop
     // here rather than by recursion.
@@ -252,7 +248,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (!handle_read(flow_read.result) || !flowing || !open() || !readable) return;
       flow_read.fd = fd;
       flow_read.counts_alive = ref;
-      flow_read.poll_first = read_short;
     }
   }
 
@@ -282,7 +277,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       stashed = static_cast<std::size_t>(res);
       return false;
     }
-    read_short = static_cast<std::size_t>(res) < read_buf_size;
     emit_data(static_cast<std::size_t>(res));
     return true;
   }
@@ -789,7 +783,6 @@ class basic_socket {
       waiter_ = h;
       fd = s_->fd;
       counts_alive = s_->ref;
-      poll_first = s_->read_short;
       if (s_->loop->start(*this)) return false;
       s_->pending_read = this;
       return true;
@@ -803,7 +796,6 @@ class basic_socket {
       }
       const auto n = static_cast<std::size_t>(result);
       s_->bytes_read += n;
-      s_->read_short = n < args.recv.len;
       if (n == 0 && args.recv.len > 0) {
         s_->readable = false;
         s_->maybe_auto_destroy();  // both directions done: close, as Node's autoDestroy

@@ -26,9 +26,6 @@ struct io_op {
   // Keeps run() going while in flight (libuv counts requests as alive;
   // an unref'd handle's reads do not).
   bool counts_alive = true;
-  // A hint for a read: the last one on this descriptor came back short, so
-  // nothing is expected yet (io_uring arms its poll without trying first).
-  bool poll_first = false;
   int fd = -1;
   int result = 0;
   // Slot and generation in the loop's op table while in flight; 0 when idle.

@@ -113,8 +113,6 @@ class uring_backend {
         break;
       case op_code::recv:
         ::io_uring_prep_recv(sqe, op.fd, op.args.recv.buf, op.args.recv.len, op.args.recv.flags);
-        // 5.19, as the probe's marker: no recv attempt that would only see EAGAIN.
-        if (op.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
         break;
       case op_code::read:
         ::io_uring_prep_read(sqe, op.fd, op.args.recv.buf, static_cast<unsigned>(op.args.recv.len), 0);
