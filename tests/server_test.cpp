@@ -397,6 +397,31 @@ TEST_CASE("socket properties: addresses, ports, families, byte counts", "[socket
   net::run();  // the "close" emission: the server lets go of itself
 }
 
+TEST_CASE("no_delay: every accepted socket has TCP_NODELAY, IPv4 and IPv6", "[server][socket]") {
+  // The server sets it once, on the listening socket, which accepted sockets
+  // inherit: this checks the inheritance the per-connection saving relies on.
+  for (const char* host : {"127.0.0.1", "::1"}) {
+    for (bool no_delay : {true, false}) {
+      auto srv = net::create_server({.no_delay = no_delay});
+      srv.listen({.port = 0, .host = host});
+      auto body = [&]() -> net::task<> {
+        for (int k = 0; k < 3; ++k) {
+          int fd = connect_to(srv);
+          net::socket s = co_await srv.accept();
+          int v = -1;
+          socklen_t len = sizeof v;
+          ::getsockopt(s.fd(), IPPROTO_TCP, TCP_NODELAY, &v, &len);
+          CHECK(v == (no_delay ? 1 : 0));
+          ::close(fd);
+        }
+      };
+      netxx_test::run_bounded(body());
+      srv.close();
+      net::run();
+    }
+  }
+}
+
 TEST_CASE("a writer to a peer that reads nothing is suspended by the kernel, not buffered", "[socket][backpressure]") {
   auto srv = net::create_server();
   srv.listen({.port = 0, .host = "127.0.0.1"});

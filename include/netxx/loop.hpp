@@ -86,6 +86,7 @@ class auto_backend {
   void cancel(std::uint64_t id) { uring_ ? uring_->cancel(id) : epoll_->cancel(id); }
   void abandon(io_op& op) { uring_ ? uring_->abandon(op) : epoll_->abandon(op); }
   int close_fd(int fd) { return uring_ ? uring_->close_fd(fd) : epoll_->close_fd(fd); }
+  int close_idle_fd(int fd) noexcept { return uring_ ? uring_->close_idle_fd(fd) : epoll_->close_idle_fd(fd); }
   void wait(int timeout_ms) { uring_ ? uring_->wait(timeout_ms) : epoll_->wait(timeout_ms); }
   void wake() noexcept { uring_ ? uring_->wake() : epoll_->wake(); }
 
@@ -370,6 +371,9 @@ class basic_loop {
   auto close(int fd) { return op(detail::op_code::close, fd, {.none = {0}}, {}); }
   /// Closes fd at once, from code that cannot await.
   int close_now(int fd) { return backend_.close_fd(fd); }
+  /// close_now() for an owner that knows nothing is in flight on fd (io_uring:
+  /// no cancel to submit first).
+  int close_idle(int fd) noexcept { return backend_.close_idle_fd(fd); }
   /// Resumes after ms milliseconds (Node's timers/promises setTimeout);
   /// throws ABORT_ERR when st fires first.
   auto sleep(std::int64_t ms, std::stop_token st = {}) {

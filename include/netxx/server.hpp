@@ -117,6 +117,9 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   // (the kernel checks for a free descriptor first): wait for readiness
   // before the next accept, or the loop spins.
   bool wait_readable = false;
+  // TCP_NODELAY was set on the listening socket: accepted sockets inherit
+  // it, so no_delay costs no setsockopt per connection.
+  bool listener_no_delay = false;
 
   /// Prepares op for the listening socket: a readiness wait after EMFILE, else an accept.
   void prepare(io_op& op) noexcept {
@@ -238,7 +241,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
     ++connections;
     st->closed_owner = this->weak_from_this();
     st->on_closed = [](void* srv) { static_cast<server_state*>(srv)->connection_closed(); };
-    if (options.no_delay) sock.set_no_delay(true);
+    if (options.no_delay && !listener_no_delay) sock.set_no_delay(true);
     if (options.keep_alive) sock.set_keep_alive(true, options.keep_alive_initial_delay);
     return sock;
   }
@@ -536,6 +539,8 @@ class basic_server {
       failure = std::move(e);
     }
     if (!failure) {
+      s_->listener_no_delay = s_->options.no_delay && s_->domain != AF_UNIX &&
+                              detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, 1) == 0;
       if (callback) s_->events.template once<"listening">(std::move(callback));
       if (s_->reserve_fd < 0) s_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (o.signal.stop_possible()) {

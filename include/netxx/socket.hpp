@@ -258,7 +258,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   struct write_op : io_op {
     socket_state* owner = nullptr;
     msghdr msg{};
-    std::array<iovec, 64> iov{};
+    // Made on the first queued write: most sockets (every awaitable-only
+    // one) never queue, and 1 KiB per idle connection is worth saving.
+    std::unique_ptr<std::array<iovec, 64>> iov;
   } wop;
   std::vector<write_callback> end_callbacks;
 
@@ -360,7 +362,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void close_fd() noexcept {
     if (fd < 0) return;
-    loop->close_now(fd);  // what is in flight on it completes with -ECANCELED
+    if (flow_read.in_flight() || wop.in_flight() || pending_read || pending_write)
+      loop->close_now(fd);  // what is in flight on it completes with -ECANCELED
+    else
+      loop->close_idle(fd);
     fd = -1;
     if (auto f = std::exchange(on_closed, nullptr))
       if (auto owner = closed_owner.lock()) f(owner.get());
@@ -416,7 +421,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
         if (onread_buf.empty()) return;
         flow_read.args.recv = {onread_buf.data(), onread_buf.size(), 0};
       } else {
-        if (!read_buf) read_buf = std::make_unique<std::byte[]>(read_buf_size);
+        if (!read_buf) read_buf = std::make_unique_for_overwrite<std::byte[]>(read_buf_size);  // untouched until used
         flow_read.args.recv = {read_buf.get(), read_buf_size, 0};
       }
       if (!loop->start(flow_read)) return;
@@ -546,13 +551,15 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   void send_queue() {
+    if (!wop.iov) wop.iov = std::make_unique_for_overwrite<std::array<iovec, 64>>();
+    auto& iov = *wop.iov;
     while (!queue_empty() && open()) {
       std::size_t n = 0;
-      for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(queue_head); it != queue.end() && n < wop.iov.size();
+      for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(queue_head); it != queue.end() && n < iov.size();
            ++it, ++n)
-        wop.iov[n] = {it->data.data() + it->offset, it->data.size() - it->offset};
+        iov[n] = {it->data.data() + it->offset, it->data.size() - it->offset};
       wop.msg = {};
-      wop.msg.msg_iov = wop.iov.data();
+      wop.msg.msg_iov = iov.data();
       wop.msg.msg_iovlen = n;
       wop.fd = fd;
       wop.counts_alive = true;  // a write request keeps the loop alive, as in libuv
@@ -918,14 +925,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (current) attempt = nullptr;
     if (!current || a->gen != connect_gen || destroyed || !connecting) {
       // Timed out, destroyed, or superseded: this descriptor is not ours any more.
-      loop->close_now(a->fd);
+      loop->close_idle(a->fd);
       return;
     }
     loop->core().disarm_timer(attempt_timer);
     if (res == 0) return connected(a->fd, a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : AF_UNIX);
     auto e = a->family == 0 ? error::from_syscall("connect", errno_code(-res), a->address)
                             : error::from_syscall("connect", errno_code(-res), a->address, a->port, a->local);
-    loop->close_now(a->fd);
+    loop->close_idle(a->fd);
     auto keep = this->shared_from_this();
     events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
     if (destroyed || !connecting) return;

@@ -65,7 +65,16 @@ class epoll_backend {
       park(op, st, queue);
       return false;
     }
+    // A read that found the socket drained (a short read or EAGAIN) since
+    // the last edge would only see EAGAIN again: wait for the edge. The
+    // first read of a descriptor registers it and waits too, as libuv's
+    // read_start does: registering reports data already there as an edge.
+    if (!write_side && hinted(op) && !st.hup && (st.registered ? st.drained : !st.unpollable && enroll(op.fd, st))) {
+      park(op, st, queue);
+      return false;
+    }
     int res = attempt(op, /*first=*/true);
+    if (!write_side) note_read(st, op, res);
     if (res == -EAGAIN || res == -EINPROGRESS) {
       park(op, st, queue);
       return false;
@@ -109,10 +118,14 @@ class epoll_backend {
       // (a syscall per connection saved); events already fetched for it are
       // stale by generation.
       st.registered = false;
+      st.drained = st.hup = st.unpollable = false;
       ++st.gen;  // events already fetched for the old descriptor are stale
     }
     return ::close(fd) == 0 ? 0 : -errno;
   }
+
+  /// Closes fd now; its owner knows nothing is in flight on it.
+  int close_idle_fd(int fd) noexcept { return close_fd(fd); }
 
   /// Waits up to timeout_ms (-1: indefinitely) and delivers what is ready.
   void wait(int timeout_ms) {
@@ -128,7 +141,16 @@ class epoll_backend {
       }
       const int fd = static_cast<int>(ev.data.u64 & 0xffffffffu);
       const auto gen = static_cast<std::uint32_t>(ev.data.u64 >> 32);
-      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/false);
+      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (static_cast<std::size_t>(fd) < fds_.size() && fds_[static_cast<std::size_t>(fd)].gen == gen) {
+          fd_state& st = fds_[static_cast<std::size_t>(fd)];
+          st.drained = false;
+          // After the peer's FIN (or an error) a short read no longer means
+          // "wait for the next edge": the end is there, and no edge follows.
+          if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) st.hup = true;
+        }
+        drain(fd, gen, /*write_side=*/false);
+      }
       if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/true);
     }
   }
@@ -176,12 +198,40 @@ class epoll_backend {
     op_list writers;
     std::uint32_t gen = 0;
     bool registered = false;
+    // The read side is known empty until the next edge: a recv came back
+    // short or with EAGAIN (libuv's UV_HANDLE_READ_PARTIAL). Never set once
+    // the peer's FIN or an error was reported (hup).
+    bool drained = false;
+    bool hup = false;
+    bool unpollable = false;  // epoll_ctl refused it (a regular file)
   };
+
+  // Plain reads only: a short MSG_PEEK leaves the bytes where they were.
+  static bool hinted(const io_op& op) noexcept {
+    return (op.code == op_code::recv && op.args.recv.flags == 0) || op.code == op_code::read;
+  }
+
+  // Takes what a read's result says about the socket's receive queue.
+  static void note_read(fd_state& st, const io_op& op, int res) noexcept {
+    if (!hinted(op) || st.hup) return;
+    if (res == -EAGAIN || (res > 0 && static_cast<std::size_t>(res) < op.args.recv.len)) st.drained = true;
+  }
 
   fd_state& state(int fd) {
     auto i = static_cast<std::size_t>(fd);
     if (i >= fds_.size()) fds_.resize(i + 1 > fds_.size() * 2 ? i + 1 : fds_.size() * 2);
     return fds_[i];
+  }
+
+  // Registers fd, edge-triggered, both directions; false when it cannot be
+  // (not pollable: the operation is then tried at once, as before).
+  bool enroll(int fd, fd_state& st) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = (static_cast<std::uint64_t>(st.gen) << 32) | static_cast<std::uint32_t>(fd);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return st.registered = true;
+    if (errno != EEXIST) st.unpollable = true;
+    return false;
   }
 
   void park(io_op& op, fd_state& st, op_list& queue) {
@@ -213,6 +263,7 @@ class epoll_backend {
       if (!op) return;
       const bool was_last = op == last;
       int res = attempt(*op, /*first=*/false);
+      if (!write_side) note_read(fds_[i], *op, res);
       if (res == -EAGAIN || res == -EINPROGRESS) return;  // wait for the next edge
       queue.pop();
       // Resuming may start, cancel or close anything, this fd included:
