@@ -33,6 +33,17 @@ struct fixed_lookup {
   }
 };
 
+// A port of 127.0.0.1 with nothing listening on it (used a moment ago, then closed).
+std::uint16_t closed_port() {
+  auto [a, b] = netxx_test::connected_pair(AF_INET);
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  ::getsockname(b, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(a);
+  ::close(b);
+  return ntohs(sa.sin_port);
+}
+
 // Records every event of a connecting socket as text.
 struct recorder {
   std::vector<std::string> events;
@@ -131,13 +142,7 @@ TEST_CASE("a refused first family falls back to the other: events in order, atte
 TEST_CASE("families alternate, starting with the family of the first address, each address tried once",
           "[happy-eyeballs]") {
   // Every port refused: the order of the attempts is all there is to see.
-  auto [a, b] = netxx_test::connected_pair(AF_INET);
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(b, reinterpret_cast<sockaddr*>(&sa), &len);
-  const std::uint16_t port = ntohs(sa.sin_port);
-  ::close(a);
-  ::close(b);
+  const std::uint16_t port = closed_port();
   fixed_lookup lookup{{{"127.0.0.1", 4}, {"127.0.0.3", 4}, {"127.0.0.1", 4}, {"::1", 6}, {"127.0.0.4", 4}}};
   net::connect_options o{.port = port, .host = "many.test"};
   o.lookup = lookup;
@@ -180,13 +185,7 @@ TEST_CASE("an address that does not answer is abandoned after the attempt timeou
 }
 
 TEST_CASE("when the last address fails too, the timed-out ones are in the error as ETIMEDOUT", "[happy-eyeballs]") {
-  auto [a, b] = netxx_test::connected_pair(AF_INET);
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(b, reinterpret_cast<sockaddr*>(&sa), &len);
-  const std::uint16_t port = ntohs(sa.sin_port);
-  ::close(a);
-  ::close(b);
+  const std::uint16_t port = closed_port();
   black_hole hole(port);
   fixed_lookup lookup{{{"127.0.0.2", 4}, {"::1", 6}}};
   net::connect_options o{.port = port, .host = "slow.test", .auto_select_family_attempt_timeout = 20};
@@ -251,13 +250,7 @@ TEST_CASE("a single address after filtering connects without the multi-attempt m
 }
 
 TEST_CASE("destroy() during the attempts stops them: no further attempt, no error", "[happy-eyeballs]") {
-  auto [a, b] = netxx_test::connected_pair(AF_INET);
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(b, reinterpret_cast<sockaddr*>(&sa), &len);
-  const std::uint16_t port = ntohs(sa.sin_port);
-  ::close(a);
-  ::close(b);
+  const std::uint16_t port = closed_port();
   black_hole hole(port);
   fixed_lookup lookup{{{"127.0.0.2", 4}, {"::1", 6}}};
   net::connect_options o{.port = port, .host = "slow.test", .auto_select_family_attempt_timeout = 5000};
