@@ -132,3 +132,75 @@ TEST_CASE("a server closed and dropped before the loop turns: the cancelled acce
   }
   netxx_test::settle();  // ASan: heap-use-after-free in loop_core::complete_op
 }
+
+// An awaited write that finds other writes pending is queued behind them (a
+// copy) and resumed by the queue's callback. That callback captured the
+// awaiter itself: a task destroyed while its write waited in the queue (a
+// task dropped at shutdown) left the queue a callback into freed memory,
+// called once the peer read enough (a use-after-free under ASan).
+TEST_CASE("a task destroyed while its awaited write waits behind queued writes is never resumed",
+          "[socket][lifetime]") {
+  for (int family : {AF_INET, AF_UNIX}) {
+    CAPTURE(family);
+    auto [a, b] = netxx_test::connected_pair(family);
+    net::socket s(net::socket_options{.fd = a});
+    const std::vector<std::byte> big(32 << 20, std::byte{'a'});
+    CHECK_FALSE(s.write(std::span<const std::byte>(big), [](std::error_code) {}));  // more than the kernel takes
+    bool resumed = false;
+    {
+      auto waiter = [](net::socket s, bool& resumed) -> net::task<> {
+        co_await s.write("z");
+        resumed = true;
+      }(s, resumed);
+      waiter.handle().resume();  // runs to the queued write, then suspends
+      CHECK_FALSE(waiter.handle().done());
+    }  // destroyed while its write is queued
+    auto drain = [](int peer, std::size_t want) -> net::task<std::size_t> {
+      std::vector<char> buf(1 << 16);
+      std::size_t got = 0;
+      while (got < want) {
+        ssize_t n = ::read(peer, buf.data(), buf.size());
+        if (n > 0) got += static_cast<std::size_t>(n);
+        else if (n == 0) break;
+        else co_await net::sleep(1);
+      }
+      co_return got;
+    };
+    // The copy still goes out, after the big write, and nobody is resumed.
+    CHECK(netxx_test::run_bounded(drain(b, big.size() + 1)) == big.size() + 1);
+    CHECK_FALSE(resumed);
+    s.destroy();
+    ::close(b);
+    netxx_test::settle();
+  }
+}
+
+// destroy() fails a read that was awaited while connecting, next tick. The
+// posted call held the awaiter's address: a task destroyed in between (before
+// that tick) was completed after its frame was freed.
+TEST_CASE("a task destroyed after destroy() failed its parked read is not completed afterwards",
+          "[socket][lifetime]") {
+  auto srv = net::create_server();
+  srv.listen({.port = 0, .host = "127.0.0.1"});
+  net::connect_options o{.port = srv.address()->port, .host = "127.0.0.1"};
+  net::socket c = net::connect(o);
+  c.on("error", [](const net::error&) {});
+  bool resumed = false;
+  {
+    auto reader = [](net::socket c, bool& resumed) -> net::task<> {
+      std::array<std::byte, 16> buf;
+      try {
+        co_await c.read(buf);
+      } catch (const net::error&) {
+      }
+      resumed = true;
+    }(c, resumed);
+    reader.handle().resume();  // parks its read: the socket is still connecting
+    CHECK_FALSE(reader.handle().done());
+    c.destroy();  // fails the parked read on the next tick
+  }  // the task goes first
+  netxx_test::settle();
+  CHECK_FALSE(resumed);
+  srv.close();
+  netxx_test::settle();
+}

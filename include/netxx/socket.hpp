@@ -267,6 +267,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // Awaitable operations in flight (in their frames), for destroy and unref.
   // A read awaited while connecting waits here, not yet started.
   io_op* pending_read = nullptr;
+  io_op* failed_read = nullptr;  // a parked read that destroy() fails next tick
   io_op* pending_write = nullptr;
   std::optional<error> destroy_error;  // what destroy(err) was given: awaiters rethrow it
 
@@ -1003,9 +1004,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     abort_cb.reset();
     // A read awaited while connecting was never started: it fails now.
     if (pending_read && !pending_read->in_flight()) {
-      io_op* op = std::exchange(pending_read, nullptr);
-      op->result = -ECANCELED;
-      loop->post([op] { op->complete(op, -ECANCELED); });
+      // Failed next tick, if its frame is still there then (the read
+      // awaiter's destructor clears failed_read).
+      failed_read = std::exchange(pending_read, nullptr);
+      failed_read->result = -ECANCELED;
+      auto keep = this->shared_from_this();
+      loop->post([keep] {
+        if (io_op* op = std::exchange(keep->failed_read, nullptr)) op->complete(op, -ECANCELED);
+      });
     }
     const bool awaited = static_cast<bool>(connect_waiter);
     if (awaited) connect_failure = err ? *err : error(errc::err_socket_closed_before_connection);
@@ -1616,6 +1622,7 @@ class basic_socket {
     ~read_awaitable() {
       if (in_flight()) s_->loop->abandon(*this);
       if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
+      if (s_ && s_->failed_read == this) s_->failed_read = nullptr;
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
@@ -1687,10 +1694,15 @@ class basic_socket {
       waiter_ = h;
       if (s_->pending_write || !s_->queue_empty() || s_->wop.in_flight() || s_->connecting) {
         // Another write goes first: queue behind it (copied), in call order.
+        // The callback may outlive this frame (a task destroyed while it
+        // waits): it holds only a weak token, which the destructor expires.
         queued_ = true;
-        s_->write(data_, [this](std::error_code ec) {
-          queued_error_ = ec;
-          detail::resume(waiter_);
+        alive_ = std::make_shared<write_awaitable*>(this);
+        s_->write(data_, [token = std::weak_ptr<write_awaitable*>(alive_)](std::error_code ec) {
+          auto self = token.lock();
+          if (!self) return;
+          (*self)->queued_error_ = ec;
+          detail::resume((*self)->waiter_);
         });
         return true;
       }
@@ -1751,6 +1763,7 @@ class basic_socket {
     bool awaited_ = false;
     bool queued_ = false;
     std::error_code queued_error_;
+    std::shared_ptr<write_awaitable*> alive_;  // only while queued behind other writes
   };
 
   std::shared_ptr<state> s_;
