@@ -371,3 +371,39 @@ TEST_CASE("a socket that always has data does not starve timers", "[io][fairness
   loop.close_now(a);
   loop.close_now(b);
 }
+
+// Reads that fill their whole buffer put the descriptor in the streaming fast
+// path (io_uring: plain recv tried first; epoll: tried before waiting for an
+// edge). A stream that ends exactly on a full buffer leaves it there: the next
+// read must still wait for bytes that come later, and get exactly them.
+TEST_CASE("a read after a stream that ended on a full buffer waits for the bytes that come later", "[io][fairness]") {
+  for (int family : {AF_INET, AF_INET6, AF_UNIX}) {
+    CAPTURE(family_name(family));
+    const auto fds_ = netxx_test::connected_pair(family);
+    const int a = fds_.first, b = fds_.second;
+    auto& loop = net::loop::current();
+    std::vector<std::byte> chunk(4096);
+    for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::byte>(i * 7);
+    auto body = [&]() -> net::task<std::string> {
+      for (int i = 0; i < 16; ++i) {  // 16 full reads of what the peer sent at once
+        REQUIRE(::write(b, chunk.data(), chunk.size()) == static_cast<ssize_t>(chunk.size()));
+        std::size_t got = 0;
+        std::vector<std::byte> in(chunk.size());
+        while (got < in.size()) {
+          auto r = co_await loop.recv(a, std::span(in).subspan(got));
+          REQUIRE(r.value() > 0);
+          got += r.value();
+        }
+        REQUIRE(in == chunk);
+      }
+      // Nothing more is there: the read waits; the bytes come 20 ms later.
+      auto later = net::set_timeout([b] { REQUIRE(::write(b, "late", 4) == 4); }, 20);
+      std::array<std::byte, 4096> buf;
+      auto r = co_await loop.recv(a, buf);
+      co_return std::string(text(std::span(buf).first(r.value())));
+    };
+    CHECK(netxx_test::run_bounded(body()) == "late");
+    loop.close_now(a);
+    loop.close_now(b);
+  }
+}

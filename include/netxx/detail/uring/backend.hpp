@@ -10,6 +10,7 @@
 
 #include <liburing.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -99,8 +100,10 @@ class uring_backend {
 
   const uring_features& features() const noexcept { return features_; }
 
-  /// Queues op for the next submit. Never completes synchronously.
+  /// Queues op for the next submit; true when it completed at once instead
+  /// (the streaming fast path, below).
   bool start(io_op& op) {
+    if (try_now(op)) return true;
     io_uring_sqe* sqe = sqe_for_op();
     const std::uint64_t id = core_.register_op(op);
     switch (op.code) {
@@ -128,6 +131,7 @@ class uring_backend {
         ::io_uring_prep_poll_add(sqe, op.fd, POLLIN);
         break;
       case op_code::close: {
+        forget(op.fd);
         // A close does not cancel what is in flight on the descriptor (those
         // hold their own file reference): cancel it first, hard-linked so the
         // close runs whether or not anything was found to cancel.
@@ -174,10 +178,14 @@ class uring_backend {
 
   /// Closes fd now, when its owner knows nothing is in flight on it: no
   /// cancel to submit, so no io_uring_enter.
-  int close_idle_fd(int fd) noexcept { return ::close(fd) == 0 ? 0 : -errno; }
+  int close_idle_fd(int fd) noexcept {
+    forget(fd);
+    return ::close(fd) == 0 ? 0 : -errno;
+  }
 
   /// Closes fd now, cancelling what is in flight on it first.
   int close_fd(int fd) {
+    forget(fd);
     io_uring_sqe* sqe = sqe_for_op();
     ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
     ::io_uring_sqe_set_data64(sqe, internal_tag);
@@ -188,6 +196,7 @@ class uring_backend {
   /// Submits what this turn queued, waits up to timeout_ms (-1: until one
   /// completion), and delivers every completion that is there.
   void wait(int timeout_ms) {
+    ++turn_;
     io_uring_cqe* cqe = nullptr;
     if (timeout_ms < 0) {
       ::io_uring_submit_and_wait(&ring_, 1);
@@ -205,6 +214,7 @@ class uring_backend {
       if (c.user_data == wake_tag) {
         arm_wake();
       } else if (c.user_data != internal_tag) {
+        if (io_op* op = core_.find_op(c.user_data)) note(*op, c.res);
         core_.complete_op(c.user_data, c.res);
       }
     }
@@ -226,6 +236,60 @@ class uring_backend {
     int res;
     std::uint32_t flags;
   };
+
+  // The streaming fast path. A recv that filled its whole buffer says more
+  // data is likely waiting: the next recv on that descriptor, and the sends
+  // between, are tried at once as plain non-blocking system calls, and only
+  // what would block goes to the ring. A stream then reads and echoes
+  // without a ring round trip per chunk (so without one loop turn per
+  // chunk), as a readiness loop does; a short read or EAGAIN ends it.
+  // Pingpong traffic never fills its buffer and always takes the ring. A
+  // budget per descriptor and turn keeps one stream from holding the loop.
+  static constexpr int fd_sync_budget = 32;
+  struct fd_hint {
+    bool streaming = false;
+    std::uint32_t budget_turn = 0;
+    int budget = 0;
+  };
+
+  bool try_now(io_op& op) noexcept {
+    const bool recv = op.code == op_code::recv && op.args.recv.flags == 0;
+    if (!recv && op.code != op_code::send) return false;
+    if (op.fd < 0 || static_cast<std::size_t>(op.fd) >= hints_.size()) return false;
+    fd_hint& h = hints_[static_cast<std::size_t>(op.fd)];
+    if (!h.streaming) return false;
+    if (h.budget_turn != turn_) {
+      h.budget_turn = turn_;
+      h.budget = fd_sync_budget;
+    }
+    if (h.budget == 0) return false;  // the ring takes it, next turn
+    --h.budget;
+    ssize_t r;
+    do {
+      r = recv ? ::recv(op.fd, op.args.recv.buf, op.args.recv.len, MSG_DONTWAIT)
+               : ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      h.streaming = false;  // drained (recv) or full (send): back to the ring
+      return false;
+    }
+    if (recv && r >= 0 && static_cast<std::size_t>(r) < op.args.recv.len) h.streaming = false;
+    op.result = r < 0 ? -errno : static_cast<int>(r);
+    return true;
+  }
+
+  // What a completion from the ring says about its descriptor.
+  void note(const io_op& op, int res) {
+    if (op.code != op_code::recv || op.args.recv.flags != 0 || res <= 0) return;
+    if (static_cast<std::size_t>(res) != op.args.recv.len || op.fd < 0) return;
+    const auto i = static_cast<std::size_t>(op.fd);
+    if (i >= hints_.size()) hints_.resize(i + 1 > hints_.size() * 2 ? i + 1 : hints_.size() * 2);
+    hints_[i].streaming = true;
+  }
+
+  void forget(int fd) noexcept {
+    if (fd >= 0 && static_cast<std::size_t>(fd) < hints_.size()) hints_[static_cast<std::size_t>(fd)].streaming = false;
+  }
 
   bool probe() {
     io_uring_probe* pr = ::io_uring_get_probe_ring(&ring_);
@@ -284,6 +348,8 @@ class uring_backend {
   int wakefd_ = -1;
   std::uint64_t wake_value_ = 0;
   std::vector<completion> batch_;
+  std::vector<fd_hint> hints_;
+  std::uint32_t turn_ = 1;
 };
 
 }  // namespace detail
