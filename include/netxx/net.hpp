@@ -2,6 +2,7 @@
 /// The umbrella header: all of netxx, plus `namespace net = netxx;` unless
 /// NETXX_NO_NET_ALIAS is defined.
 
+#include "buffer.hpp"
 #include "config.hpp"
 #include "errors.hpp"
 #include "encoding.hpp"

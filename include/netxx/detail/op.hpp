@@ -15,7 +15,10 @@ namespace detail {
 
 // `timer` never reaches a backend: it is a sleep registered in the op table
 // so that a cancel from another thread can name it safely.
-enum class op_code : std::uint8_t { nop, accept, connect, recv, send, sendmsg, close, read, poll_in, timer };
+// `recv_pooled` reads into a block of the pool that the backend takes when
+// bytes are there (args.recv.buf is null until then, and the op owns the
+// block it holds afterwards): a socket waiting to read holds no memory.
+enum class op_code : std::uint8_t { nop, accept, connect, recv, send, sendmsg, close, read, poll_in, timer, recv_pooled };
 
 struct io_op {
   // Called on the loop thread with the kernel's result (>= 0, or -errno).

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../../config.hpp"
+#include "../../buffer.hpp"
 #include "../../errors.hpp"
 #include "../loop_core.hpp"
 #include "../op.hpp"
@@ -228,7 +229,8 @@ class epoll_backend {
 
   // Plain reads only: a short MSG_PEEK leaves the bytes where they were.
   static bool hinted(const io_op& op) noexcept {
-    return (op.code == op_code::recv && op.args.recv.flags == 0) || op.code == op_code::read;
+    return (op.code == op_code::recv && op.args.recv.flags == 0) || op.code == op_code::read ||
+           op.code == op_code::recv_pooled;
   }
 
   // Takes what a read's result says about the socket's receive queue.
@@ -317,6 +319,17 @@ class epoll_backend {
         case op_code::read:
           r = ::read(op.fd, op.args.recv.buf, op.args.recv.len);
           break;
+        case op_code::recv_pooled: {
+          // The block is taken only now that bytes may be there, and given
+          // back if they were not.
+          std::byte* b = block_pool::take();
+          r = ::recv(op.fd, b, op.args.recv.len, 0);
+          if (r > 0)
+            op.args.recv.buf = b;
+          else
+            block_pool::give(b);
+          break;
+        }
         case op_code::send:
           r = ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL);
           break;

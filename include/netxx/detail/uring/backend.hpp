@@ -10,6 +10,7 @@
 
 #include <liburing.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "../../config.hpp"
+#include "../../buffer.hpp"
 #include "../../errors.hpp"
 #include "../loop_core.hpp"
 #include "../op.hpp"
@@ -95,6 +97,10 @@ class uring_backend {
   uring_backend& operator=(const uring_backend&) = delete;
   ~uring_backend() {
     ::io_uring_queue_exit(&ring_);  // the kernel cancels what is still in flight
+    if (buf_ring_) {
+      ::munmap(buf_ring_, buf_ring_entries * sizeof(io_uring_buf));
+      for (std::byte* b : ring_blocks_) block_pool::give(b);
+    }
     ::close(wakefd_);
   }
 
@@ -119,6 +125,17 @@ class uring_backend {
         break;
       case op_code::read:
         ::io_uring_prep_read(sqe, op.fd, op.args.recv.buf, static_cast<unsigned>(op.args.recv.len), 0);
+        break;
+      case op_code::recv_pooled:
+        if (op.args.recv.buf == nullptr && buffer_ring()) {
+          // The kernel picks a block from the ring when bytes arrive.
+          ::io_uring_prep_recv(sqe, op.fd, nullptr, op.args.recv.len, 0);
+          sqe->flags |= IOSQE_BUFFER_SELECT;
+          sqe->buf_group = buf_group;
+        } else {  // no ring (or it ran dry): a block of the pool, held while waiting
+          if (!op.args.recv.buf) op.args.recv.buf = block_pool::take();
+          ::io_uring_prep_recv(sqe, op.fd, op.args.recv.buf, op.args.recv.len, 0);
+        }
         break;
       case op_code::send:
         ::io_uring_prep_send(sqe, op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL);
@@ -214,7 +231,24 @@ class uring_backend {
       if (c.user_data == wake_tag) {
         arm_wake();
       } else if (c.user_data != internal_tag) {
-        if (io_op* op = core_.find_op(c.user_data)) note(*op, c.res);
+        io_op* op = core_.find_op(c.user_data);
+        if (c.flags & IORING_CQE_F_BUFFER) {
+          // A block of the ring: it becomes the op's (or the pool's, if the
+          // op was abandoned), and a fresh block takes its place in the ring.
+          std::byte* b = refill(c.flags >> IORING_CQE_BUFFER_SHIFT);
+          if (op && op->code == op_code::recv_pooled)
+            op->args.recv.buf = b;
+          else
+            block_pool::give(b);
+        } else if (op && op->code == op_code::recv_pooled && c.res == -ENOBUFS) {
+          // The ring ran dry this turn: read again into a block of the pool.
+          op->args.recv.buf = block_pool::take();
+          io_uring_sqe* sqe = sqe_for_op();
+          ::io_uring_prep_recv(sqe, op->fd, op->args.recv.buf, op->args.recv.len, 0);
+          ::io_uring_sqe_set_data64(sqe, c.user_data);
+          continue;
+        }
+        if (op) note(*op, c.res);
         core_.complete_op(c.user_data, c.res);
       }
     }
@@ -253,7 +287,8 @@ class uring_backend {
   };
 
   bool try_now(io_op& op) noexcept {
-    const bool recv = op.code == op_code::recv && op.args.recv.flags == 0;
+    const bool pooled = op.code == op_code::recv_pooled && op.args.recv.buf == nullptr;
+    const bool recv = (op.code == op_code::recv && op.args.recv.flags == 0) || pooled;
     if (!recv && op.code != op_code::send) return false;
     if (op.fd < 0 || static_cast<std::size_t>(op.fd) >= hints_.size()) return false;
     fd_hint& h = hints_[static_cast<std::size_t>(op.fd)];
@@ -264,11 +299,19 @@ class uring_backend {
     }
     if (h.budget == 0) return false;  // the ring takes it, next turn
     --h.budget;
+    std::byte* block = pooled ? block_pool::take() : nullptr;
+    void* into = pooled ? block : op.args.recv.buf;
     ssize_t r;
     do {
-      r = recv ? ::recv(op.fd, op.args.recv.buf, op.args.recv.len, MSG_DONTWAIT)
+      r = recv ? ::recv(op.fd, into, op.args.recv.len, MSG_DONTWAIT)
                : ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (r < 0 && errno == EINTR);
+    if (pooled) {
+      if (r > 0)
+        op.args.recv.buf = block;
+      else
+        block_pool::give(block);
+    }
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       h.streaming = false;  // drained (recv) or full (send): back to the ring
       return false;
@@ -280,11 +323,67 @@ class uring_backend {
 
   // What a completion from the ring says about its descriptor.
   void note(const io_op& op, int res) {
-    if (op.code != op_code::recv || op.args.recv.flags != 0 || res <= 0) return;
+    const bool recv = (op.code == op_code::recv && op.args.recv.flags == 0) || op.code == op_code::recv_pooled;
+    if (!recv || res <= 0) return;
     if (static_cast<std::size_t>(res) != op.args.recv.len || op.fd < 0) return;
     const auto i = static_cast<std::size_t>(op.fd);
     if (i >= hints_.size()) hints_.resize(i + 1 > hints_.size() * 2 ? i + 1 : hints_.size() * 2);
     hints_[i].streaming = true;
+  }
+
+  // The provided-buffer ring of pooled reads (kernel 5.19), made on the
+  // first pooled read: buf_ring_entries blocks of the pool (256, or
+  // NETXX_URING_BUF_RING_ENTRIES), each replaced by a fresh one as soon as
+  // the kernel hands it out. More reads completing in one kernel pass than
+  // the ring holds get ENOBUFS and are read again into pool blocks (recent
+  // kernels run deferred task work 20 at a time, so 256 is plenty). A ring
+  // that cannot be registered leaves pooled reads on plain recvs into pool
+  // blocks.
+#ifndef NETXX_URING_BUF_RING_ENTRIES
+#  define NETXX_URING_BUF_RING_ENTRIES 256
+#endif
+  static constexpr unsigned buf_ring_entries = NETXX_URING_BUF_RING_ENTRIES;
+  static_assert(buf_ring_entries > 0 && buf_ring_entries <= 32768 && (buf_ring_entries & (buf_ring_entries - 1)) == 0,
+                "NETXX_URING_BUF_RING_ENTRIES: a power of two up to 32768");
+  static constexpr int buf_group = 0;
+
+  bool buffer_ring() {
+    if (buf_ring_ || buf_ring_failed_) return buf_ring_ != nullptr;
+    buf_ring_failed_ = true;
+    if (!features_.provided_buffer_rings) return false;
+    void* mem = ::mmap(nullptr, buf_ring_entries * sizeof(io_uring_buf), PROT_READ | PROT_WRITE,
+                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED) return false;
+    auto* br = static_cast<io_uring_buf_ring*>(mem);
+    ::io_uring_buf_ring_init(br);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(mem);
+    reg.ring_entries = buf_ring_entries;
+    reg.bgid = buf_group;
+    if (::io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
+      ::munmap(mem, buf_ring_entries * sizeof(io_uring_buf));
+      return false;
+    }
+    buf_ring_ = br;
+    ring_blocks_.resize(buf_ring_entries);
+    for (unsigned i = 0; i < buf_ring_entries; ++i) {
+      ring_blocks_[i] = block_pool::take();
+      ::io_uring_buf_ring_add(br, ring_blocks_[i], block_pool::block_size, static_cast<unsigned short>(i),
+                              ::io_uring_buf_ring_mask(buf_ring_entries), static_cast<int>(i));
+    }
+    ::io_uring_buf_ring_advance(br, static_cast<int>(buf_ring_entries));
+    buf_ring_failed_ = false;
+    return true;
+  }
+
+  // Takes block bid out of the ring and puts a fresh one in its place.
+  std::byte* refill(unsigned bid) {
+    std::byte* b = ring_blocks_[bid];
+    ring_blocks_[bid] = block_pool::take();
+    ::io_uring_buf_ring_add(buf_ring_, ring_blocks_[bid], block_pool::block_size, static_cast<unsigned short>(bid),
+                            ::io_uring_buf_ring_mask(buf_ring_entries), 0);
+    ::io_uring_buf_ring_advance(buf_ring_, 1);
+    return b;
   }
 
   void forget(int fd) noexcept {
@@ -349,6 +448,9 @@ class uring_backend {
   std::uint64_t wake_value_ = 0;
   std::vector<completion> batch_;
   std::vector<fd_hint> hints_;
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  bool buf_ring_failed_ = false;
+  std::vector<std::byte*> ring_blocks_;
   std::uint32_t turn_ = 1;
 };
 
