@@ -11,6 +11,7 @@ set -u
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="$root/build/bench-echo/io_uring/build"
 server="$root/build/bench-release/examples/060-coroutine-echo-server"
+pooled="$root/build/bench-release/examples/061-pooled-echo-server"
 [ -x "$bench/loadgen" ] && [ -x "$server" ] || { echo "run benchmarks/echo/run.sh once first" >&2; exit 2; }
 rounds=${1:-5}
 log=$(mktemp)
@@ -44,19 +45,39 @@ for r in $(seq "$rounds"); do
     for s in uring_echo epoll_echo asio_echo uv_echo; do one $wl $s "$bench/$s"; done | tee -a "$log"
     one $wl netxx_io_uring env NETXX_BACKEND=io_uring "$server" | tee -a "$log"
     one $wl netxx_epoll env NETXX_BACKEND=epoll "$server" | tee -a "$log"
+    if [ -x "$pooled" ]; then
+      one $wl pooled_io_uring env NETXX_BACKEND=io_uring "$pooled" | tee -a "$log"
+      one $wl pooled_epoll env NETXX_BACKEND=epoll "$pooled" | tee -a "$log"
+    fi
   done
 done
 echo
-awk '
-{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } d[v["wl"] " " v["srv"]] = d[v["wl"] " " v["srv"]] " " v["us_per_unit"] }
-function med(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t } return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-END {
-  ns = split("uring_echo epoll_echo asio_echo uv_echo netxx_io_uring netxx_epoll", S, " ")
-  split("pp64_64 pp64_4k stream4 churn32", W, " ")
-  printf "%-9s", "workload"; for (s = 1; s <= ns; s++) printf "%16s", S[s]; printf "\n"
-  for (w = 1; w <= 4; w++) {
-    best = 1e18; for (s = 1; s <= 4; s++) { m = med(d[W[w] " " S[s]]); if (m < best) best = m }
-    printf "%-9s", W[w]; for (s = 1; s <= ns; s++) { m = med(d[W[w] " " S[s]]); printf "%16s", sprintf("%.2f (%.2f)", m, m / best) } printf "\n"
-  }
-}' "$log"
-rm -f "$log" "$log.perf"
+# Medians of absolute figures, and (in brackets) the median over rounds of
+# each server's ratio to the best reference of the same round: servers of one
+# round ran back to back, so the ratio cancels most of the drift of a shared
+# host from round to round.
+python3 - "$log" <<'PY'
+import statistics as st, sys
+rows = [dict(kv.split("=", 1) for kv in l.split()) for l in open(sys.argv[1]) if l.startswith("wl=")]
+servers = list(dict.fromkeys(r["srv"] for r in rows))
+refs = [s for s in servers if s in ("uring_echo", "epoll_echo", "asio_echo", "uv_echo")]
+by = {}
+for r in rows:
+    by.setdefault(r["wl"], []).append(r)
+print(f"{'workload':9}" + "".join(f"{s:>17}" for s in servers))
+for wl, rs in by.items():
+    rounds, cur = [], {}
+    for r in rs:
+        if r["srv"] in cur:
+            rounds.append(cur)
+            cur = {}
+        cur[r["srv"]] = float(r["us_per_unit"])
+    rounds.append(cur)
+    cells = []
+    for s in servers:
+        vals = [rd[s] for rd in rounds if s in rd]
+        ratios = [rd[s] / min(rd[x] for x in refs if x in rd) for rd in rounds if s in rd and any(x in rd for x in refs)]
+        cells.append(f"{st.median(vals):.2f} ({st.median(ratios):.2f})" if vals else "-")
+    print(f"{wl:9}" + "".join(f"{c:>17}" for c in cells))
+PY
+cp "$log" "${CPU_TIME_KEEP:-/dev/null}" 2>/dev/null; rm -f "$log" "$log.perf"
