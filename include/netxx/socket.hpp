@@ -212,6 +212,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool flowing = false;     // Node's flowing mode: "data" listener, resume(), pipe()
   bool paused = false;      // pause() was called
   bool need_drain = false;
+  bool in_write = false;    // inside write(): completions are reported next tick
   std::size_t handles = 0;  // user handles (basic_socket objects) sharing this state
   std::size_t high_water_mark = 64 * 1024;
   std::uint64_t bytes_read = 0;
@@ -527,6 +528,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       return false;
     }
     hold();
+    // Node decides what write() returns before the bytes go out (they count
+    // as buffered until the kernel has them): a write of the high-water mark
+    // or more returns false, and "drain" follows, even when the kernel takes
+    // all of it at once.
+    const bool below = queued_bytes + data.size() < high_water_mark;
+    if (!below) need_drain = true;
     std::size_t sent = 0;
     if (queue_empty() && !wop.in_flight() && !pending_write && !cb && fd >= 0) {
       // Optimistic write (libuv's uv_try_write): most writes fit in the
@@ -539,16 +546,21 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
         destroy(error::from_syscall("write", errno_code(errno)));
         return false;
       }
-      if (sent == data.size()) return true;
+      if (sent == data.size()) {
+        if (!below) after_queue_drained();
+        return below;
+      }
     }
     chunk c;
     c.data.assign(data.begin() + static_cast<std::ptrdiff_t>(sent), data.end());
     c.cb = std::move(cb);
     queued_bytes += c.data.size();
     queue.push_back(std::move(c));
-    if (!wop.in_flight() && !pending_write) send_queue();
-    const bool below = queued_bytes < high_water_mark;
-    if (!below) need_drain = true;
+    if (!wop.in_flight() && !pending_write) {
+      in_write = true;  // callbacks of what goes out now run next tick, as in Node
+      send_queue();
+      in_write = false;
+    }
     return below;
   }
 
@@ -603,7 +615,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (c.offset == c.data.size()) {
         auto cb = std::move(c.cb);
         queue_pop();
-        if (cb) cb({});
+        if (cb && in_write)
+          loop->post([cb = std::move(cb)] { cb({}); });  // never from inside write(), as in Node
+        else if (cb)
+          cb({});
       }
     }
     return !destroyed;
@@ -611,7 +626,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void after_queue_drained() {
     if (destroyed || !queue_empty() || wop.in_flight() || pending_write) return;
-    if (std::exchange(need_drain, false)) events.template emit<"drain">();
+    if (std::exchange(need_drain, false)) {
+      // Next tick, as Node's afterWrite: the queue may have drained inside
+      // write() itself, before its caller could listen for "drain".
+      auto keep = this->shared_from_this();
+      loop->post([keep] {
+        if (!keep->destroyed) keep->events.template emit<"drain">();
+      });
+    }
     if (destroyed) return;
     if (!writable && !fin_sent && queue_empty()) send_fin();
   }
