@@ -290,11 +290,9 @@ struct node_child {
   int out = -1;  // our end: non-blocking, close with the loop's close_now
 };
 
-/// Starts `node script args...`; the child dies with this process.
-inline node_child spawn_node(const std::string& script, const std::vector<std::string>& args) {
-  const std::string node = node_binary();
-  std::vector<std::string> all{node, script};
-  all.insert(all.end(), args.begin(), args.end());
+/// Starts the program all[0] with arguments all[1..] (and this process's
+/// environment); the child dies with this process.
+inline node_child spawn_child(std::vector<std::string> all) {
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -305,7 +303,7 @@ inline node_child spawn_node(const std::string& script, const std::vector<std::s
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // Node dies with the test
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the child dies with the test
     if (::getppid() != parent) ::_exit(127);
     ::dup2(sv[1], STDOUT_FILENO);  // dup2 drops FD_CLOEXEC on the copy
     ::execv(argv[0], argv.data());
@@ -314,6 +312,13 @@ inline node_child spawn_node(const std::string& script, const std::vector<std::s
   ::close(sv[1]);
   ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
   return {pid, sv[0]};
+}
+
+/// Starts `node script args...`; the child dies with this process.
+inline node_child spawn_node(const std::string& script, const std::vector<std::string>& args) {
+  std::vector<std::string> all{node_binary(), script};
+  all.insert(all.end(), args.begin(), args.end());
+  return spawn_child(std::move(all));
 }
 
 /// Reads the child's stdout until a newline (the rest stays in `pending`).

@@ -1,0 +1,97 @@
+// The examples are programs of their own: these run the built binaries as
+// child processes and talk to them over loopback, on the backend the test is
+// registered for (the children inherit NETXX_BACKEND), so an example that no
+// longer does what its JavaScript twin does fails here.
+#include <sys/wait.h>
+
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "net_test.hpp"
+
+namespace {
+
+std::string example(const std::string& name) { return std::string(NETXX_EXAMPLES_DIR) + "/" + name; }
+
+// A port of 127.0.0.1 that nothing listens on (taken from the kernel, then let go).
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = netxx_test::loopback4(0);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct stopped_child {
+  netxx_test::node_child c;
+  ~stopped_child() {
+    ::kill(c.pid, SIGKILL);
+    int status = 0;
+    ::waitpid(c.pid, &status, 0);
+    net::loop::current().close_now(c.out);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the coroutine echo servers (060, 061) echo 1 MiB unchanged on the requested backend", "[examples]") {
+  const std::string backend = netxx_test::requested_backend();
+  for (const char* name : {"060-coroutine-echo-server", "061-pooled-echo-server"}) {
+    CAPTURE(name);
+    const std::uint16_t port = free_port();
+    stopped_child server{netxx_test::spawn_child({example(name), std::to_string(port)})};
+    auto body = [](int out, std::uint16_t port) -> net::task<std::pair<std::string, bool>> {
+      std::string pending;
+      std::string banner = co_await netxx_test::read_line(out, pending);  // printed once listening
+      net::connect_options o{.port = port, .host = "127.0.0.1"};
+      net::socket c = co_await net::connect(o);
+      const netxx_test::byte_stream stream{42};
+      std::vector<std::byte> sent(1 << 20);
+      stream.fill(0, sent);
+      std::vector<std::byte> got;
+      net::spawn([](net::socket c, std::span<const std::byte> data) -> net::task<> {
+        co_await c.write(data);
+      }(c, sent));
+      std::array<std::byte, 16 * 1024> buf;
+      while (got.size() < sent.size()) {
+        const std::size_t n = co_await c.read(buf);
+        if (n == 0) break;
+        got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      c.destroy();
+      co_return std::pair{banner, got == sent};
+    };
+    const auto [banner, same] = netxx_test::run_bounded(body(server.c.out, port));
+    CHECK(banner.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+    if (!backend.empty()) CHECK(banner.find("(" + backend + ")") != std::string::npos);
+    CHECK(same);
+  }
+}
+
+TEST_CASE("the spec's echo server (010) greets the spec's client (100), which prints it and ends", "[examples]") {
+  stopped_child server{netxx_test::spawn_child({example("010-echo-server")})};
+  auto body = []() -> net::task<std::string> {
+    // 010 listens on 8124, as in the spec; wait until it does.
+    for (int i = 0; i < 500; ++i) {
+      const int fd = co_await netxx_test::connect_v4(8124);
+      if (fd >= 0) {
+        net::loop::current().close_now(fd);
+        break;
+      }
+      co_await net::sleep(10);
+    }
+    auto client = netxx_test::spawn_child({example("100-echo-client")});
+    std::string out = co_await netxx_test::read_all(client.out);  // to its end: the client exited
+    const int status = co_await netxx_test::reap(client.pid);
+    net::loop::current().close_now(client.out);
+    co_return out + "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  };
+  const std::string out = netxx_test::run_bounded(body());
+  CHECK(out.find("connected to server!\n") == 0);
+  CHECK(out.find("hello\r\n") != std::string::npos);  // the greeting, then maybe the echo of world!
+  CHECK(out.find("disconnected from server\n") != std::string::npos);
+  CHECK(out.find("exit 0") != std::string::npos);
+}
