@@ -271,7 +271,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   io_op* pending_read = nullptr;
   io_op* failed_read = nullptr;  // a parked read that destroy() fails next tick
   io_op* pending_write = nullptr;
-  std::optional<error> destroy_error;  // what destroy(err) was given: awaiters rethrow it
+  // What destroy(err) was given: awaiters rethrow it. Out of line: rarely
+  // set, and a net::error is over 200 bytes of every socket otherwise.
+  std::unique_ptr<error> destroy_error;
 
   // --- the client side -------------------------------------------------------------
   bool connecting = false;
@@ -312,7 +314,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   // The awaiter of `co_await socket.connect(...)`.
   std::coroutine_handle<> connect_waiter{};
-  std::optional<error> connect_failure;
+  std::unique_ptr<error> connect_failure;
 
   // socket.setTimeout(): one heap entry per socket, re-armed lazily. Activity
   // only stamps last_active; the timer, when it fires early, sleeps the rest.
@@ -1017,7 +1019,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     loop->core().disarm_timer(attempt_timer);
     loop->core().disarm_timer(idle_timer);
     if (auto* a = std::exchange(attempt, nullptr)) loop->cancel(a->id);  // its completion closes its descriptor
-    destroy_error = err;
+    if (err)
+      destroy_error = std::make_unique<error>(*err);
+    else
+      destroy_error.reset();
     if (reset_on_destroy && fd >= 0) {
       // resetAndDestroy(): SO_LINGER with a zero timeout makes close() send an RST.
       const linger l{1, 0};
@@ -1037,7 +1042,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       });
     }
     const bool awaited = static_cast<bool>(connect_waiter);
-    if (awaited) connect_failure = err ? *err : error(errc::err_socket_closed_before_connection);
+    if (awaited)
+      connect_failure = std::make_unique<error>(err ? *err : error(errc::err_socket_closed_before_connection));
     // Pending write callbacks learn the stream was destroyed.
     std::vector<write_callback> failed;
     for (std::size_t k = queue_head; k < queue.size(); ++k)
@@ -1088,7 +1094,10 @@ class basic_socket {
     bool await_ready() const noexcept { return !s_->connecting; }
     void await_suspend(std::coroutine_handle<> h) noexcept { s_->connect_waiter = h; }
     void await_resume() {
-      if (s_->connect_failure) throw *std::exchange(s_->connect_failure, std::nullopt);
+      if (s_->connect_failure) {
+        const auto failure = std::exchange(s_->connect_failure, nullptr);
+        throw *failure;
+      }
       if (s_->destroyed || s_->fd < 0) {
         if (s_->destroy_error) throw *s_->destroy_error;
         throw error(errc::err_socket_closed_before_connection);
@@ -1630,8 +1639,10 @@ class basic_socket {
   };
 
   // Fails at once, before suspending, when the socket cannot do the operation.
-  static std::optional<error> closed_error(const std::shared_ptr<state>& s) {
-    if (!s || s->destroyed || (s->fd < 0 && !s->connecting)) return error(errc::err_socket_closed);
+  // A code, not an error: it sits in every awaiter (in the coroutine frame),
+  // and a net::error with its strings is over 200 bytes.
+  static std::optional<errc> closed_error(const std::shared_ptr<state>& s) {
+    if (!s || s->destroyed || (s->fd < 0 && !s->connecting)) return errc::err_socket_closed;
     return std::nullopt;
   }
   // What an operation cut short by destroy() throws: destroy's error if it had one.
@@ -1683,7 +1694,7 @@ class basic_socket {
     }
     auto await_resume() {
       if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
-      if (early_) throw std::move(*early_);
+      if (early_) throw error(*early_);
       if (result < 0) {
         if (result == -ECANCELED) throw cut_short(s_);
         throw error::from_syscall("read", errno_code(-result));
@@ -1711,7 +1722,7 @@ class basic_socket {
     static void on_complete(io_op* op, int) noexcept { detail::resume(static_cast<basic_read_awaitable*>(op)->waiter_); }
     std::shared_ptr<state> s_;
     std::coroutine_handle<> waiter_;
-    std::optional<error> early_;
+    std::optional<errc> early_;
   };
   using read_awaitable = basic_read_awaitable<false>;
   using pooled_read_awaitable = basic_read_awaitable<true>;
@@ -1737,7 +1748,7 @@ class basic_socket {
       awaited_ = true;
       if ((early_ = closed_error(s_))) return false;
       if (!s_->writable) {
-        early_ = error(errc::err_stream_write_after_end);
+        early_ = errc::err_stream_write_after_end;
         return false;
       }
       if (data_.empty()) return false;
@@ -1768,7 +1779,7 @@ class basic_socket {
       return true;
     }
     void await_resume() {
-      if (early_) throw std::move(*early_);
+      if (early_) throw error(*early_);
       if (queued_) {
         if (queued_error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
         if (queued_error_ && s_ && s_->destroy_error && s_->destroy_error->code() == queued_error_)
@@ -1809,7 +1820,7 @@ class basic_socket {
     std::span<const std::byte> data_;
     std::size_t sent_ = 0;
     std::coroutine_handle<> waiter_;
-    std::optional<error> early_;
+    std::optional<errc> early_;
     bool awaited_ = false;
     bool queued_ = false;
     std::error_code queued_error_;
