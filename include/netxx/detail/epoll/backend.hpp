@@ -29,14 +29,10 @@ namespace detail {
 class epoll_backend {
  public:
   static constexpr std::string_view name = "epoll";
-  // Synchronous completions allowed per loop turn before the rest yield,
-  // over all descriptors (timers and posted calls get their turn) and per
-  // descriptor (round robin between busy sockets: one stream reading and
-  // echoing 64 KiB chunks back to back would otherwise take the whole turn
-  // while the others' peers sit idle; 16 read+write pairs, 1 MiB at 64 KiB,
-  // as epoll_echo's fairness budget).
+  // Synchronous completions allowed per loop turn before the rest yield, over
+  // all descriptors (timers and posted calls get their turn); each descriptor
+  // also has its own turn_budget.
   static constexpr int sync_budget = 1024;
-  static constexpr int fd_sync_budget = 32;
 
   explicit epoll_backend(loop_core& core) : core_(core) {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -86,7 +82,7 @@ class epoll_backend {
       park(op, st, queue);
       return false;
     }
-    if (budget_ > 0 && spend(st)) {
+    if (budget_ > 0 && st.budget.spend(turn_)) {
       --budget_;
       op.result = res;
       return true;
@@ -212,20 +208,8 @@ class epoll_backend {
     bool drained = false;
     bool hup = false;
     bool unpollable = false;  // epoll_ctl refused it (a regular file)
-    std::uint32_t budget_turn = 0;  // the turn fd_budget counts for
-    int fd_budget = 0;
+    turn_budget budget;
   };
-
-  // Takes one synchronous completion from st's budget for this turn.
-  bool spend(fd_state& st) noexcept {
-    if (st.budget_turn != turn_) {
-      st.budget_turn = turn_;
-      st.fd_budget = fd_sync_budget;
-    }
-    if (st.fd_budget == 0) return false;
-    --st.fd_budget;
-    return true;
-  }
 
   // Plain reads only: a short MSG_PEEK leaves the bytes where they were.
   static bool hinted(const io_op& op) noexcept {
@@ -324,10 +308,12 @@ class epoll_backend {
           // back if they were not.
           std::byte* b = block_pool::take();
           r = ::recv(op.fd, b, op.args.recv.len, 0);
+          const int err = errno;  // read below: giving the block back must not change it
           if (r > 0)
             op.args.recv.buf = b;
           else
             block_pool::give(b);
+          errno = err;
           break;
         }
         case op_code::send:

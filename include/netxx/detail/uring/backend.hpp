@@ -279,11 +279,9 @@ class uring_backend {
   // chunk), as a readiness loop does; a short read or EAGAIN ends it.
   // Pingpong traffic never fills its buffer and always takes the ring. A
   // budget per descriptor and turn keeps one stream from holding the loop.
-  static constexpr int fd_sync_budget = 32;
   struct fd_hint {
     bool streaming = false;
-    std::uint32_t budget_turn = 0;
-    int budget = 0;
+    turn_budget budget;
   };
 
   bool try_now(io_op& op) noexcept {
@@ -292,13 +290,7 @@ class uring_backend {
     if (!recv && op.code != op_code::send) return false;
     if (op.fd < 0 || static_cast<std::size_t>(op.fd) >= hints_.size()) return false;
     fd_hint& h = hints_[static_cast<std::size_t>(op.fd)];
-    if (!h.streaming) return false;
-    if (h.budget_turn != turn_) {
-      h.budget_turn = turn_;
-      h.budget = fd_sync_budget;
-    }
-    if (h.budget == 0) return false;  // the ring takes it, next turn
-    --h.budget;
+    if (!h.streaming || !h.budget.spend(turn_)) return false;  // spent: the ring takes it
     std::byte* block = pooled ? block_pool::take() : nullptr;
     void* into = pooled ? block : op.args.recv.buf;
     ssize_t r;
@@ -306,18 +298,19 @@ class uring_backend {
       r = recv ? ::recv(op.fd, into, op.args.recv.len, MSG_DONTWAIT)
                : ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (r < 0 && errno == EINTR);
+    const int err = r < 0 ? errno : 0;
     if (pooled) {
       if (r > 0)
         op.args.recv.buf = block;
       else
         block_pool::give(block);
     }
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (err == EAGAIN || err == EWOULDBLOCK) {
       h.streaming = false;  // drained (recv) or full (send): back to the ring
       return false;
     }
     if (recv && r >= 0 && static_cast<std::size_t>(r) < op.args.recv.len) h.streaming = false;
-    op.result = r < 0 ? -errno : static_cast<int>(r);
+    op.result = r < 0 ? -err : static_cast<int>(r);
     return true;
   }
 
