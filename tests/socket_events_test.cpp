@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include "net_test.hpp"
 
@@ -479,4 +480,46 @@ TEST_CASE("async_dispose closes the server and resumes once it is closed", "[eve
   netxx_test::run_bounded(body());
   CHECK(closed);
   CHECK_FALSE(server.listening());
+}
+
+TEST_CASE("destroy() closes an idle descriptor before the loop sleeps, by the time run() returns, and at once outside it",
+          "[events][socket][lifetime]") {
+  // Under io_uring the close of an idle descriptor rides with the turn's
+  // other submissions; none of that may be visible as a late close.
+  for (int family : {AF_INET, AF_INET6, AF_UNIX}) {
+    int a, b;
+    std::tie(a, b) = netxx_test::connected_pair(family);
+    bool peer_saw_eof = false;
+    netxx_test::run_bounded([&]() -> net::task<> {
+      net::socket s(net::socket_options{.fd = a});
+      s.destroy();
+      // The peer sees the end only once the descriptor is really closed.
+      co_await net::loop::current().poll_readable(b);
+      char c;
+      peer_saw_eof = ::recv(b, &c, 1, 0) == 0;
+    }());
+    CHECK(peer_saw_eof);
+    CHECK(::fcntl(a, F_GETFD) == -1);
+    net::loop::current().close_now(b);  // b was polled: the backend must forget it
+
+    // destroy() as the last thing run(task) does: closed when run returns.
+    std::tie(a, b) = netxx_test::connected_pair(family);
+    netxx_test::run_bounded([a]() -> net::task<> {
+      net::socket s(net::socket_options{.fd = a});
+      s.destroy();
+      co_return;
+    }());
+    CHECK(::fcntl(a, F_GETFD) == -1);
+    ::close(b);
+
+    // Outside run(): closed at once.
+    std::tie(a, b) = netxx_test::connected_pair(family);
+    {
+      net::socket s(net::socket_options{.fd = a});
+      s.destroy();
+      CHECK(::fcntl(a, F_GETFD) == -1);
+    }
+    ::close(b);
+    netxx_test::settle();
+  }
 }

@@ -1,5 +1,8 @@
 // net::task and net::spawn: laziness, results, exceptions, constant stack.
+#include <algorithm>
+#include <array>
 #include <stdexcept>
+#include <thread>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -120,4 +123,58 @@ TEST_CASE("run(task) fails loudly when the task can never complete", "[task]") {
   // Suspended on nothing the loop knows of: no referenced work can wake it.
   auto stuck = []() -> net::task<> { co_await std::suspend_always{}; };
   CHECK_THROWS_AS(net::run(stuck()), std::runtime_error);
+}
+
+TEST_CASE("size classes cover every size up to the cache's largest block, at most 25% over", "[task][recycling]") {
+  using namespace net::detail;
+  std::size_t last_class = 0;
+  for (std::size_t n = 1; n <= recycling_cache::max_block; ++n) {
+    const std::size_t c = recycle_class_of(n), size = recycle_class_size(c);
+    REQUIRE(size >= n);
+    REQUIRE(size <= n + n / 4 + 16);
+    REQUIRE(c >= last_class);  // classes grow with the size
+    REQUIRE(c < recycling_cache::classes);
+    last_class = c;
+  }
+  STATIC_REQUIRE(recycle_class_size(recycle_class_of(recycling_cache::max_block)) == recycling_cache::max_block);
+}
+
+namespace {
+// A frame of about 70 KiB, as a connection coroutine with a 64 KiB buffer has.
+net::task<const void*> big_frame() {
+  std::array<std::byte, 70'000> buf;
+  buf[0] = std::byte{1};
+  co_await plus_one(0);
+  co_return static_cast<const void*>(&buf);
+}
+}  // namespace
+
+TEST_CASE("a coroutine frame freed on this thread is reused by the next frame of its size", "[task][recycling]") {
+  // glibc would give such a block back to the kernel and fault it in again;
+  // the thread's cache hands the same block out again, warm.
+  const void* first = net::run(big_frame());
+  const void* second = net::run(big_frame());
+  CHECK(first == second);
+  // Many at once: all are made, all are freed, and the next round reuses them.
+  std::vector<net::task<const void*>> round;
+  for (int i = 0; i < 32; ++i) round.push_back(big_frame());
+  std::vector<const void*> addresses;
+  for (auto& t : round) addresses.push_back(net::run(std::move(t)));
+  round.clear();
+  std::sort(addresses.begin(), addresses.end());
+  CHECK(std::adjacent_find(addresses.begin(), addresses.end()) == addresses.end());  // 32 live frames, 32 blocks
+  for (int i = 0; i < 32; ++i) round.push_back(big_frame());
+  std::vector<const void*> again;
+  for (auto& t : round) again.push_back(net::run(std::move(t)));
+  std::sort(again.begin(), again.end());
+  CHECK(again == addresses);
+}
+
+TEST_CASE("frames freed on another thread join that thread's cache and are freed with it", "[task][recycling]") {
+  auto t = big_frame();  // made here
+  std::thread other([&] {
+    t = {};  // freed there, into the other thread's cache, which dies with it (LeakSanitizer checks)
+  });
+  other.join();
+  CHECK_FALSE(t.valid());
 }

@@ -88,6 +88,7 @@ class auto_backend {
   int close_fd(int fd) { return uring_ ? uring_->close_fd(fd) : epoll_->close_fd(fd); }
   int close_idle_fd(int fd) noexcept { return uring_ ? uring_->close_idle_fd(fd) : epoll_->close_idle_fd(fd); }
   void wait(int timeout_ms) { uring_ ? uring_->wait(timeout_ms) : epoll_->wait(timeout_ms); }
+  void flush() noexcept { uring_ ? uring_->flush() : epoll_->flush(); }
   void wake() noexcept { uring_ ? uring_->wake() : epoll_->wake(); }
 
  private:
@@ -281,6 +282,7 @@ class basic_loop {
   /// Runs until nothing referenced is left, or stop(). Returns 0.
   int run() {
     stopped_ = false;
+    run_scope scope(*this);
     while (!stopped_ && core_.alive()) turn();
     return 0;
   }
@@ -293,6 +295,7 @@ class basic_loop {
   auto run(task<T> t) -> std::conditional_t<std::is_void_v<T>, int, T> {
     if (!t.valid()) throw std::invalid_argument("netxx::run: empty task");
     stopped_ = false;
+    run_scope scope(*this);
     run_result<T> r;
     task<void> d = drive(std::move(t), r);
     detail::resume(d.handle());
@@ -403,6 +406,19 @@ class basic_loop {
   }
 
  private:
+  // Marks the loop as running, and hands the backend's queued work to the
+  // kernel when the outermost run() returns (or throws).
+  struct run_scope {
+    basic_loop& l;
+    explicit run_scope(basic_loop& loop) noexcept : l(loop) { l.core_.enter_run(); }
+    run_scope(const run_scope&) = delete;
+    run_scope& operator=(const run_scope&) = delete;
+    ~run_scope() {
+      l.core_.leave_run();
+      if (!l.core_.running()) l.backend_.flush();
+    }
+  };
+
   detail::io_awaitable<Backend> op(detail::op_code c, int fd, detail::io_op::args_t a, std::stop_token st) {
     return detail::io_awaitable<Backend>(*this, c, fd, a, std::move(st));
   }

@@ -32,6 +32,7 @@
 #include "config.hpp"
 #include "detail/loop_core.hpp"
 #include "detail/op.hpp"
+#include "detail/recycling_allocator.hpp"
 #include "detail/sockaddr.hpp"
 #include "detail/socket_ops.hpp"
 #include "dns.hpp"
@@ -1113,7 +1114,7 @@ class basic_socket {
   /// new net.Socket(options), on `loop` (default: this thread's).
   /// Throws ERR_INVALID_FD_TYPE when `fd` is not a stream socket.
   explicit basic_socket(const socket_options& o, basic_loop<Backend>& loop = basic_loop<Backend>::current())
-      : s_(std::make_shared<state>()) {
+      : s_(std::allocate_shared<state>(detail::recycling_allocator<state>{})) {
     auto& st = *s_;
     st.loop = &loop;
     st.handles = 1;
@@ -1475,7 +1476,7 @@ class basic_socket {
   /// For the server and the client side: adopt a connected descriptor.
   static basic_socket adopt(basic_loop<Backend>& loop, int fd, int domain) {
     basic_socket s(adopt_tag{});
-    s.s_ = std::make_shared<state>();
+    s.s_ = std::allocate_shared<state>(detail::recycling_allocator<state>{});
     s.s_->loop = &loop;
     s.s_->fd = fd;
     s.s_->domain = domain;

@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "config.hpp"
+#include "detail/recycling_allocator.hpp"
 
 NETXX_BEGIN_NAMESPACE
 
@@ -83,6 +84,11 @@ struct task_promise_base {
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
   final_awaiter final_suspend() const noexcept { return {}; }
+
+  // Frames come from the thread's recycling cache: a server makes and
+  // unmakes one per connection (see detail/recycling_allocator.hpp).
+  static void* operator new(std::size_t n) { return recycled_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { recycled_deallocate(p, n); }
 };
 
 /// Called with an exception that escaped a spawned (detached) task.

@@ -294,6 +294,13 @@ class loop_core {
 
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == owner_; }
 
+  /// True inside run(): a turn, and so a submission, is sure to follow, so a
+  /// backend may leave work for it (io_uring closes idle descriptors in the
+  /// ring). run() flushes such work before it returns.
+  bool running() const noexcept { return running_ > 0; }
+  void enter_run() noexcept { ++running_; }
+  void leave_run() noexcept { --running_; }
+
   // --- work done for this loop on other threads (loop thread only) ------------------
 
   void attach_remote(remote_work& w) noexcept {
@@ -359,6 +366,7 @@ class loop_core {
   std::atomic<std::size_t> posted_pending_{0};
 
   std::thread::id owner_;
+  int running_ = 0;
   remote_work* remote_head_ = nullptr;
 };
 

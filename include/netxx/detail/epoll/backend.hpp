@@ -129,6 +129,7 @@ class epoll_backend {
 
   /// Closes fd now; its owner knows nothing is in flight on it.
   int close_idle_fd(int fd) noexcept { return close_fd(fd); }
+  void flush() noexcept {}
 
   /// Waits up to timeout_ms (-1: indefinitely) and delivers what is ready.
   void wait(int timeout_ms) {
