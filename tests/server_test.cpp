@@ -1,8 +1,11 @@
 // net.Server and the socket stream core, awaitable face, over real TCP
 // (127.0.0.1, ::1) and Unix sockets (paths and abstract names).
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -642,4 +645,76 @@ TEST_CASE("an unref'd socket's pending read does not keep run() going; ref() res
   s.destroy();
   srv.close();
   net::run();
+}
+
+TEST_CASE("connections made while nobody accepts wait for accept(); those never accepted end with the server",
+          "[server][accept]") {
+  // Under io_uring the loop accepts ahead (multishot) into a queue that
+  // accept() drains, and gives the kernel's backlog the rest; neither may
+  // lose a connection, or keep one alive after close().
+  for (const std::string where : {"127.0.0.1", "::1", "unix"}) {
+    INFO(where);
+    auto srv = net::create_server();
+    const std::string path = temp_path("unclaimed.sock");
+    if (where == "unix")
+      srv.listen({.path = path});
+    else
+      srv.listen({.port = 0, .host = where});
+    struct outcome {
+      std::vector<std::uint32_t> accepted;  // the index each accepted client sent
+      int ended = 0;                        // clients never accepted whose connection ended
+      int never_accepted = 0;
+    };
+    auto body = [&]() -> net::task<outcome> {
+      outcome out;
+      std::vector<int> clients;
+      auto read_index = [](net::socket& s) -> net::task<std::uint32_t> {
+        std::array<std::byte, 4> b;
+        std::size_t got = 0;
+        while (got < b.size()) {
+          const std::size_t n = co_await s.read(std::span(b).subspan(got));
+          if (n == 0) throw std::runtime_error("end of stream before the index");
+          got += n;
+        }
+        std::uint32_t v;
+        std::memcpy(&v, b.data(), sizeof v);
+        co_return v;
+      };
+      for (std::uint32_t i = 0; i < 100; ++i) {
+        clients.push_back(connect_to(srv));
+        REQUIRE(::write(clients.back(), &i, sizeof i) == sizeof i);
+        if (i == 0) {  // the first accept starts accepting
+          net::socket s = co_await srv.accept();
+          out.accepted.push_back(co_await read_index(s));
+        }
+      }
+      co_await net::sleep(20);  // the loop runs while nobody accepts
+      for (int i = 0; i < 60; ++i) {
+        net::socket s = co_await srv.accept();
+        out.accepted.push_back(co_await read_index(s));
+      }
+      srv.close();
+      std::vector<bool> taken(clients.size());
+      for (std::uint32_t v : out.accepted)
+        if (v < taken.size()) taken[v] = true;
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        if (taken[i]) continue;
+        ++out.never_accepted;
+        pollfd p{clients[i], POLLIN, 0};
+        char c;
+        if (::poll(&p, 1, 5'000) == 1 && ::recv(clients[i], &c, 1, MSG_DONTWAIT) <= 0) ++out.ended;
+      }
+      for (int fd : clients) ::close(fd);
+      co_return out;
+    };
+    const outcome out = netxx_test::run_bounded(body());
+    std::vector<std::uint32_t> sorted = out.accepted;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(out.accepted.size() == 61);
+    CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());  // each client once
+    CHECK(sorted.back() < 100);
+    CHECK(out.never_accepted == 39);
+    CHECK(out.ended == 39);
+    net::run();  // the "close" emission
+  }
 }

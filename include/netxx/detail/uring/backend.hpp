@@ -18,6 +18,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -97,6 +99,10 @@ class uring_backend {
   uring_backend& operator=(const uring_backend&) = delete;
   ~uring_backend() {
     ::io_uring_queue_exit(&ring_);  // the kernel cancels what is still in flight
+    for (auto& a : acceptors_)
+      if (a)
+        for (int r : a->ready)
+          if (r >= 0) ::close(r);
     if (buf_ring_) {
       ::munmap(buf_ring_, buf_ring_entries * sizeof(io_uring_buf));
       for (std::byte* b : ring_blocks_) block_pool::give(b);
@@ -109,6 +115,7 @@ class uring_backend {
   /// Queues op for the next submit; true when it completed at once instead
   /// (the streaming fast path, below).
   bool start(io_op& op) {
+    if (op.code == op_code::accept && multishot_accept_for(op)) return accept_multishot(op);
     if (try_now(op)) return true;
     io_uring_sqe* sqe = sqe_for_op();
     const std::uint64_t id = core_.register_op(op);
@@ -149,6 +156,7 @@ class uring_backend {
         break;
       case op_code::close: {
         forget(op.fd);
+        stop_acceptor(op.fd);
         // A close does not cancel what is in flight on the descriptor (those
         // hold their own file reference): cancel it first, hard-linked so the
         // close runs whether or not anything was found to cancel.
@@ -171,7 +179,13 @@ class uring_backend {
   /// Asks the kernel to cancel an operation in flight (loop thread only);
   /// it completes with -ECANCELED, or with its result if it won the race.
   void cancel(std::uint64_t id) {
-    if (!core_.find_op(id)) return;
+    io_op* op = core_.find_op(id);
+    if (!op) return;
+    if (acceptor* a = waiting_on(*op)) {  // not in the kernel: it waits here
+      a->remove_waiter(op);
+      core_.defer_completion(*op, -ECANCELED);
+      return;
+    }
     io_uring_sqe* sqe = sqe_for_op();
     ::io_uring_prep_cancel64(sqe, id, 0);
     ::io_uring_sqe_set_data64(sqe, internal_tag);
@@ -181,6 +195,15 @@ class uring_backend {
   /// write into its buffer, so wait, here and now, for its completion; other
   /// completions reaped meanwhile are kept for the loop, not delivered.
   void abandon(io_op& op) {
+    if (acceptor* a = waiting_on(op)) {
+      a->remove_waiter(&op);
+      core_.abandon_op(op, /*keep_slot=*/false);
+      return;
+    }
+    if (op.code == op_code::accept && core_.undefer(op)) {  // a cancelled waiter, completing next turn
+      core_.abandon_op(op, /*keep_slot=*/false);
+      return;
+    }
     const std::uint64_t id = op.id;
     core_.abandon_op(op, /*keep_slot=*/true);
     cancel_raw(id);
@@ -199,6 +222,7 @@ class uring_backend {
   /// less); the descriptor is closed before the turn sleeps, and run()
   /// submits it before it returns. Outside run(), it is closed now.
   int close_idle_fd(int fd) noexcept {
+    if (acceptor_of(fd)) return close_fd(fd);  // a listener with its accept in the kernel
     forget(fd);
     io_uring_sqe* sqe = core_.running() ? ::io_uring_get_sqe(&ring_) : nullptr;
     if (!sqe) return ::close(fd) == 0 ? 0 : -errno;
@@ -211,10 +235,15 @@ class uring_backend {
   /// Closes fd now, cancelling what is in flight on it first.
   int close_fd(int fd) {
     forget(fd);
+    stop_acceptor(fd);
     io_uring_sqe* sqe = sqe_for_op();
     ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
     ::io_uring_sqe_set_data64(sqe, internal_tag);
-    ::io_uring_submit(&ring_);
+    // A cancelled request lets go of the file only when its completion runs,
+    // as deferred task work: run it now, or close(2) would not be the last
+    // reference and the socket would outlive it (a listener would still take
+    // connections) until the next turn.
+    ::io_uring_submit_and_get_events(&ring_);
     return ::close(fd) == 0 ? 0 : -errno;
   }
 
@@ -238,6 +267,8 @@ class uring_backend {
       const completion c = batch_[i];
       if (c.user_data == wake_tag) {
         arm_wake();
+      } else if (c.user_data >= acceptor_tag && c.user_data < acceptor_tag + acceptors_.size()) {
+        accepted(static_cast<std::size_t>(c.user_data - acceptor_tag), c.res, c.flags);
       } else if (c.user_data != internal_tag) {
         io_op* op = core_.find_op(c.user_data);
         if (c.flags & IORING_CQE_F_BUFFER) {
@@ -283,6 +314,133 @@ class uring_backend {
     int res;
     std::uint32_t flags;
   };
+
+  // Multishot accept (5.19). One accept request per listening socket stays
+  // in the kernel and posts a completion for every connection: no request
+  // to prepare, and no readiness wait to arm again, per connection. The
+  // loop's accept ops do not go to the kernel: each waits here for the next
+  // completion, or takes one that came while nobody waited. If too many
+  // pile up unclaimed (an awaitable server that stopped calling accept()),
+  // the request is cancelled and the kernel's backlog holds the rest, as it
+  // would without multishot; the next accept arms it again. An error ends
+  // the request (the kernel's rule) and is handed to the next accept.
+  static constexpr std::uint64_t acceptor_tag = 16;  // generation 0: never an op id
+  static constexpr std::size_t acceptor_max_ready = 32;
+
+  struct acceptor {
+    int fd = -1;
+    bool armed = false;     // the multishot request is in the kernel
+    bool stopping = false;  // cancelled for too many unclaimed connections
+    bool closed = false;    // its descriptor was closed: waits for the last completion
+    std::deque<io_op*> waiters;
+    std::deque<int> ready;  // descriptors (or -errno) nobody has claimed yet
+    bool remove_waiter(io_op* op) {
+      for (auto it = waiters.begin(); it != waiters.end(); ++it)
+        if (*it == op) {
+          waiters.erase(it);
+          return true;
+        }
+      return false;
+    }
+  };
+
+  bool multishot_accept_for(const io_op& op) const noexcept {
+    // Plain accepts of a listener: no peer address asked for.
+    return features_.multishot_accept && op.fd >= 0 && op.args.accept.addr == nullptr && op.args.accept.flags == 0;
+  }
+
+  acceptor* acceptor_of(int fd) noexcept {
+    for (auto& a : acceptors_)
+      if (a && a->fd == fd && !a->closed) return a.get();
+    return nullptr;
+  }
+
+  acceptor* waiting_on(const io_op& op) noexcept {
+    if (op.code != op_code::accept) return nullptr;
+    for (auto& a : acceptors_)
+      if (a && !a->closed)
+        for (io_op* w : a->waiters)
+          if (w == &op) return a.get();
+    return nullptr;
+  }
+
+  bool accept_multishot(io_op& op) {
+    acceptor* a = acceptor_of(op.fd);
+    if (!a) {
+      std::size_t i = 0;
+      while (i < acceptors_.size() && acceptors_[i]) ++i;
+      if (i == acceptors_.size()) acceptors_.emplace_back();
+      acceptors_[i] = std::make_unique<acceptor>();
+      a = acceptors_[i].get();
+      a->fd = op.fd;
+    }
+    if (!a->ready.empty()) {  // came while nobody waited
+      op.result = a->ready.front();
+      a->ready.pop_front();
+      return true;
+    }
+    core_.register_op(op);
+    a->waiters.push_back(&op);
+    if (!a->armed) arm_acceptor(*a);
+    return false;
+  }
+
+  void arm_acceptor(acceptor& a) {
+    std::size_t i = 0;
+    while (acceptors_[i].get() != &a) ++i;
+    io_uring_sqe* sqe = sqe_for_op();
+    ::io_uring_prep_multishot_accept(sqe, a.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    ::io_uring_sqe_set_data64(sqe, acceptor_tag + i);
+    a.armed = true;
+    a.stopping = false;
+  }
+
+  // A completion of acceptor i's request.
+  void accepted(std::size_t i, int res, std::uint32_t flags) {
+    acceptor& a = *acceptors_[i];
+    const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) a.armed = false;
+    if (a.closed) {  // the listener is gone: nobody will claim this
+      if (res >= 0) ::close(res);
+      if (!a.armed) acceptors_[i].reset();
+      return;
+    }
+    if (a.stopping && res == -ECANCELED) {  // our cancel, not a failure
+      a.stopping = false;
+      if (!a.waiters.empty()) arm_acceptor(a);
+      return;
+    }
+    if (a.waiters.empty()) {
+      a.ready.push_back(res);
+      if (a.armed && !a.stopping && a.ready.size() >= acceptor_max_ready) {
+        a.stopping = true;
+        cancel_raw(acceptor_tag + i);
+      }
+      return;
+    }
+    io_op* w = a.waiters.front();
+    a.waiters.pop_front();
+    // The request ended (an error, or a full completion queue): the
+    // remaining waiters need it again; otherwise the next accept arms it.
+    if (!a.armed && !a.waiters.empty()) arm_acceptor(a);
+    core_.complete_op(w->id, res);  // may accept again, or close the listener: a is not used after
+  }
+
+  // The listener fd is being closed: its waiters end with -ECANCELED (next
+  // turn, as the kernel's would), unclaimed connections are closed, and the
+  // request's last completion frees the acceptor.
+  void stop_acceptor(int fd) noexcept {
+    for (auto& a : acceptors_) {
+      if (!a || a->fd != fd || a->closed) continue;
+      a->closed = true;
+      for (io_op* w : a->waiters) core_.defer_completion(*w, -ECANCELED);
+      a->waiters.clear();
+      for (int r : a->ready)
+        if (r >= 0) ::close(r);
+      a->ready.clear();
+      if (!a->armed) a.reset();  // else the close's cancel-by-fd ends the request
+    }
+  }
 
   // The streaming fast path. A recv that filled its whole buffer says more
   // data is likely waiting: the next recv on that descriptor, and the sends
@@ -457,6 +615,7 @@ class uring_backend {
   io_uring_buf_ring* buf_ring_ = nullptr;
   bool buf_ring_failed_ = false;
   std::vector<std::byte*> ring_blocks_;
+  std::vector<std::unique_ptr<acceptor>> acceptors_;
   std::uint32_t turn_ = 1;
 };
 
