@@ -407,3 +407,64 @@ TEST_CASE("a read after a stream that ended on a full buffer waits for the bytes
     loop.close_now(b);
   }
 }
+
+TEST_CASE("accepts waiting on one listener: a cancelled one ends with ABORT_ERR, the others each get a connection",
+          "[io][cancel]") {
+  // Under io_uring these accepts wait on the listener's one multishot request.
+  const int family = GENERATE(AF_INET, AF_INET6, AF_UNIX);
+  CAPTURE(family_name(family));
+  auto& loop = net::loop::current();
+  const int fds_before = netxx_test::open_fds();
+  net::io_result r1{}, r2{}, r3{};  // outlive the listener, whose close ends a waiter left behind
+  {
+    listener l(family);
+    struct outcome {
+      std::error_code cancelled;
+      int accepted = 0;
+      int clients_served = 0;
+    };
+    auto body = [&]() -> net::task<outcome> {
+      outcome out;
+      std::stop_source stop;
+      auto accept_one = [&](std::stop_token st) -> net::task<net::io_result> {
+        co_return co_await loop.accept(l.fd, nullptr, nullptr, st);
+      };
+      auto first = accept_one(stop.get_token());
+      auto second = accept_one({});
+      auto third = accept_one({});
+      auto run_one = [](net::task<net::io_result> t, net::io_result& r) -> net::task<> { r = co_await std::move(t); };
+      net::spawn(run_one(std::move(first), r1));
+      net::spawn(run_one(std::move(second), r2));
+      net::spawn(run_one(std::move(third), r3));
+      co_await loop.sleep(5);
+      stop.request_stop();  // the first waiter leaves before any connection came
+      co_await loop.sleep(5);
+      out.cancelled = r1.error();
+      std::vector<int> clients;
+      for (int i = 0; i < 2; ++i) {
+        int s = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        auto c = co_await loop.connect(s, reinterpret_cast<sockaddr*>(&l.addr), l.len);
+        if (c.ok()) clients.push_back(s);
+        else loop.close_now(s);
+      }
+      for (int i = 0; i < 100 && !(r2.res > 0 && r3.res > 0); ++i) co_await loop.sleep(2);
+      for (net::io_result* r : {&r2, &r3}) {
+        if (r->res <= 0) continue;
+        ++out.accepted;
+        // The accepted descriptor is a connection: a byte from it reaches a client.
+        const int c = r->res;
+        auto w = co_await loop.send(c, bytes("x"));
+        if (w.ok()) ++out.clients_served;
+        loop.close_now(c);
+      }
+      for (int s : clients) loop.close_now(s);
+      co_return out;
+    };
+    const outcome out = netxx_test::run_bounded(body(), 10'000);
+    CHECK(out.cancelled == net::errc::abort_err);
+    CHECK(out.accepted == 2);
+    CHECK(out.clients_served == 2);
+  }
+  netxx_test::settle();
+  CHECK(netxx_test::open_fds() == fds_before);
+}
