@@ -9,7 +9,8 @@
 // 128 KiB free, and grows it again for the next connection: brk, page
 // faults, zeroed pages, per connection. Keeping the blocks here costs at
 // most NETXX_RECYCLE_CACHE_BYTES per thread (default 4 MiB; 0 turns the
-// cache off) and removes that churn.
+// cache off) and removes that churn. When it is full, the size class that
+// holds the most gives way, so the cache follows the sizes in use.
 //
 // Blocks are grouped by size class (4 classes per power of two, so a block
 // is at most 25% bigger than asked), kept on intrusive free lists, and handed
@@ -91,6 +92,7 @@ class recycling_cache {
       NETXX_UNPOISON(b, recycle_class_size(c));
       free_[c] = b->next;
       cached_ -= recycle_class_size(c);
+      --count_[c];
       return b;
     }
     return ::operator new(recycle_class_size(c));
@@ -99,9 +101,27 @@ class recycling_cache {
   void deallocate(void* p, std::size_t n) noexcept {
     if (n > max_block || budget == 0) return ::operator delete(p);
     const std::size_t c = recycle_class_of(n), size = recycle_class_size(c);
-    if (cached_ + size > budget) return ::operator delete(p);
+    if (size > budget) return ::operator delete(p);
+    // Full: the class holding the most bytes gives some back, so sizes no
+    // longer in use (a burst of small frames long ago) make room for the
+    // sizes of today. If that is this block's own class, the block goes:
+    // classes in use converge to equal shares instead of evicting each
+    // other in turn.
+    while (cached_ + size > budget) {
+      std::size_t victim = c;
+      for (std::size_t k = 0; k < classes; ++k)
+        if (count_[k] * recycle_class_size(k) > count_[victim] * recycle_class_size(victim)) victim = k;
+      if (victim == c) return ::operator delete(p);
+      node* v = free_[victim];
+      NETXX_UNPOISON(v, sizeof(node));
+      free_[victim] = v->next;
+      --count_[victim];
+      cached_ -= recycle_class_size(victim);
+      ::operator delete(v);
+    }
     auto* b = ::new (p) node{free_[c]};
     free_[c] = b;
+    ++count_[c];
     cached_ += size;
     NETXX_POISON(b, size);
   }
@@ -124,6 +144,7 @@ class recycling_cache {
   }
 
   std::array<node*, classes> free_{};
+  std::array<std::size_t, classes> count_{};
   std::size_t cached_ = 0;
 };
 
