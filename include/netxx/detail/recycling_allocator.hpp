@@ -166,7 +166,10 @@ struct recycling_allocator {
   recycling_allocator() noexcept = default;
   template <typename U>
   recycling_allocator(const recycling_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(recycled_allocate(n * sizeof(T))); }
+  T* allocate(std::size_t n) {
+    static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "the cache hands out operator new's alignment");
+    return static_cast<T*>(recycled_allocate(n * sizeof(T)));
+  }
   void deallocate(T* p, std::size_t n) noexcept { recycled_deallocate(p, n * sizeof(T)); }
   template <typename U>
   bool operator==(const recycling_allocator<U>&) const noexcept {
