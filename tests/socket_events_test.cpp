@@ -2,8 +2,12 @@
 // "connection", "listening", "close", "error", "drop"; "data", "end",
 // "close", "error", "drain"; write/end/destroy/pause/resume/pipe.
 #include <arpa/inet.h>
+#include <malloc.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <memory>
 #include <thread>
 #include <tuple>
 
@@ -522,4 +526,59 @@ TEST_CASE("destroy() closes an idle descriptor before the loop sleeps, by the ti
     ::close(b);
     netxx_test::settle();
   }
+}
+
+TEST_CASE("flowing sockets hold no read buffer while they wait; a chunk's block goes back after its data event",
+          "[events][socket][memory]") {
+  // Like co_await read(), the event face reads into blocks of the pool: 200
+  // idle connections cost no 64 KiB buffer each.
+  using net::detail::block_pool;
+  constexpr int clients = 200;
+  std::size_t bytes = 0;
+  int connected = 0;
+  auto server = net::create_server([&](net::socket c) {
+    ++connected;
+    c.on("data", [&](std::span<const std::byte> d) { bytes += d.size(); });
+  });
+  server.listen(0, "127.0.0.1");
+  // One connection that has read once: under io_uring that sets up the
+  // buffer ring, whose blocks count as taken from then on.
+  {
+    client warm(server);
+    warm.send("w");
+    run_until([&] { return bytes == 1; });
+  }
+  run_until([&] { return server.get_connections() == 0; });
+  const std::ptrdiff_t before = block_pool::in_use();
+  const std::size_t heap_before = ::mallinfo2().uordblks;  // every arena (zero under ASan)
+
+  std::atomic<bool> go{false}, done{false};
+  std::atomic<int> opened{0}, sent{0};
+  std::thread t([&] {
+    std::vector<std::unique_ptr<client>> cs;
+    for (int i = 0; i < clients; ++i) {
+      cs.push_back(std::make_unique<client>(server));
+      if (cs.back()->fd >= 0) ++opened;
+    }
+    while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (auto& c : cs) sent += ::write(c->fd, "x", 1) == 1;  // no Catch assertion off the main thread
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  run_until([&] { return connected == clients + 1; });
+  netxx_test::settle();  // every socket has its read armed and waits
+  const std::ptrdiff_t idle = block_pool::in_use() - before;
+  const std::size_t heap_idle = ::mallinfo2().uordblks - heap_before;
+  go = true;
+  run_until([&] { return bytes == 1 + clients; });
+  const std::ptrdiff_t after = block_pool::in_use() - before;
+  done = true;
+  t.join();
+  CHECK(opened == clients);
+  CHECK(sent == clients);
+  CHECK(idle == 0);
+  CHECK(heap_idle / clients < 16 * 1024);  // a 64 KiB buffer per socket would be 4x that
+  CHECK(after == 0);
+  run_until([&] { return server.get_connections() == 0; });
+  server.close();
+  net::run();
 }

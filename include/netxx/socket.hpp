@@ -229,13 +229,15 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   void (*on_closed)(void*) = nullptr;
   std::weak_ptr<void> closed_owner;
 
-  // --- flowing reads: one recv in flight into a buffer of the socket --------
+  // --- flowing reads: one recv in flight, into a block of the pool ---------
+  // (as co_await read() does): a socket waiting for bytes holds no buffer;
+  // the block lives from the completion to the end of the "data" emission.
+  // With onread, the caller's buffer instead.
   struct flow_read_op : io_op {
     socket_state* owner = nullptr;
   } flow_read;
-  std::unique_ptr<std::byte[]> read_buf;
-  static constexpr std::size_t read_buf_size = 64 * 1024;
   std::size_t stashed = 0;  // bytes read while pausing, delivered on resume
+  std::byte* stashed_block = nullptr;  // where they are (null: in onread's buffer)
   bool stashed_eof = false;
 
   // --- the write queue, sent as one sendmsg ---------------------------------------
@@ -361,6 +363,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (flow_read.in_flight()) loop->abandon(flow_read);
       if (wop.in_flight()) loop->abandon(wop);
     }
+    if (flow_read.code == op_code::recv_pooled) block_pool::give(static_cast<std::byte*>(flow_read.args.recv.buf));
+    block_pool::give(stashed_block);
     close_fd();
   }
 
@@ -406,7 +410,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (destroyed || !flowing) return;
     if (stashed > 0) {
       const std::size_t n = std::exchange(stashed, 0);
-      emit_data(n);
+      pool_block block(std::exchange(stashed_block, nullptr));
+      emit_data(n, block.get());
+      if (destroyed) return;
     }
     if (destroyed) return;
     if (std::exchange(stashed_eof, false)) {
@@ -425,10 +431,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       flow_read.counts_alive = ref;
       if (onread.callback) {  // the caller's buffer
         if (onread_buf.empty()) return;
+        flow_read.code = op_code::recv;
         flow_read.args.recv = {onread_buf.data(), onread_buf.size(), 0};
-      } else {
-        if (!read_buf) read_buf = std::make_unique_for_overwrite<std::byte[]>(read_buf_size);  // untouched until used
-        flow_read.args.recv = {read_buf.get(), read_buf_size, 0};
+      } else {  // the backend takes a block when bytes are there
+        flow_read.code = op_code::recv_pooled;
+        flow_read.args.recv = {nullptr, block_pool::block_size, 0};
       }
       if (!loop->start(flow_read)) return;
     } while (handle_read(flow_read.result) && flowing && open() && readable);
@@ -443,15 +450,31 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   /// Drops the self-reference of a closed socket, but not while the kernel
   /// still holds one of its operations (io_uring completes a cancelled recv
-  /// later, and may still write into read_buf until then): that
+  /// later, and may still write into its buffer until then): that
   /// completion releases it instead.
   void release_self() noexcept {
     if (flow_read.in_flight() || wop.in_flight()) return;
     self.reset();
   }
 
+  // Gives a pool block back when it goes out of scope, unless released.
+  struct pool_block {
+    std::byte* p;
+    explicit pool_block(std::byte* b) noexcept : p(b) {}
+    pool_block(const pool_block&) = delete;
+    pool_block& operator=(const pool_block&) = delete;
+    ~pool_block() { block_pool::give(p); }
+    std::byte* get() const noexcept { return p; }
+    std::byte* release() noexcept { return std::exchange(p, nullptr); }
+  };
+
   // True when reading may go on.
   bool handle_read(int res) {
+    // The block the backend read into (pooled reads; a fallback block may be
+    // there even when nothing was read).
+    pool_block block(flow_read.code == op_code::recv_pooled
+                         ? static_cast<std::byte*>(std::exchange(flow_read.args.recv.buf, nullptr))
+                         : nullptr);
     if (destroyed) return false;
     if (res == -ECANCELED) return false;  // pause() or destroy()
     if (res < 0) {
@@ -468,13 +491,15 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     }
     if (!flowing) {  // arrived while pausing: keep it for resume()
       stashed = static_cast<std::size_t>(res);
+      stashed_block = block.release();
       return false;
     }
-    emit_data(static_cast<std::size_t>(res));
+    emit_data(static_cast<std::size_t>(res), block.get());
     return true;
   }
 
-  void emit_data(std::size_t n) {
+  // n bytes, in `block` (pooled) or in onread's buffer.
+  void emit_data(std::size_t n, const std::byte* block) {
     bytes_read += n;
     touch();
     if (onread.callback) {
@@ -484,7 +509,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (!go) pause();
       return;
     }
-    const std::span<const std::byte> chunk(read_buf.get(), n);
+    const std::span<const std::byte> chunk(block, n);
     if (decoder) {
       decoded.clear();
       decoder->write_to(decoded, chunk);
@@ -739,6 +764,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     flowing = false;
     need_drain = false;
     stashed = 0;
+    block_pool::give(std::exchange(stashed_block, nullptr));
     stashed_eof = false;
     reset_on_destroy = false;
     destroy_error.reset();
