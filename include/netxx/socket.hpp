@@ -237,7 +237,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     socket_state* owner = nullptr;
   } flow_read;
   std::size_t stashed = 0;  // bytes read while pausing, delivered on resume
-  std::byte* stashed_block = nullptr;  // where they are (null: in onread's buffer)
+  buffer stashed_block;     // their block (none: they are in onread's buffer)
   bool stashed_eof = false;
 
   // --- the write queue, sent as one sendmsg ---------------------------------------
@@ -364,7 +364,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (wop.in_flight()) loop->abandon(wop);
     }
     if (flow_read.code == op_code::recv_pooled) block_pool::give(static_cast<std::byte*>(flow_read.args.recv.buf));
-    block_pool::give(stashed_block);
     close_fd();
   }
 
@@ -410,9 +409,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (destroyed || !flowing) return;
     if (stashed > 0) {
       const std::size_t n = std::exchange(stashed, 0);
-      pool_block block(std::exchange(stashed_block, nullptr));
-      emit_data(n, block.get());
-      if (destroyed) return;
+      const buffer block = std::move(stashed_block);
+      emit_data(n, block.data());
     }
     if (destroyed) return;
     if (std::exchange(stashed_eof, false)) {
@@ -457,24 +455,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     self.reset();
   }
 
-  // Gives a pool block back when it goes out of scope, unless released.
-  struct pool_block {
-    std::byte* p;
-    explicit pool_block(std::byte* b) noexcept : p(b) {}
-    pool_block(const pool_block&) = delete;
-    pool_block& operator=(const pool_block&) = delete;
-    ~pool_block() { block_pool::give(p); }
-    std::byte* get() const noexcept { return p; }
-    std::byte* release() noexcept { return std::exchange(p, nullptr); }
-  };
-
   // True when reading may go on.
   bool handle_read(int res) {
     // The block the backend read into (pooled reads; a fallback block may be
     // there even when nothing was read).
-    pool_block block(flow_read.code == op_code::recv_pooled
-                         ? static_cast<std::byte*>(std::exchange(flow_read.args.recv.buf, nullptr))
-                         : nullptr);
+    buffer block = buffer::adopt(flow_read.code == op_code::recv_pooled
+                                     ? static_cast<std::byte*>(std::exchange(flow_read.args.recv.buf, nullptr))
+                                     : nullptr,
+                                 res > 0 ? static_cast<std::size_t>(res) : 0);
     if (destroyed) return false;
     if (res == -ECANCELED) return false;  // pause() or destroy()
     if (res < 0) {
@@ -491,10 +479,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     }
     if (!flowing) {  // arrived while pausing: keep it for resume()
       stashed = static_cast<std::size_t>(res);
-      stashed_block = block.release();
+      stashed_block = std::move(block);
       return false;
     }
-    emit_data(static_cast<std::size_t>(res), block.get());
+    emit_data(static_cast<std::size_t>(res), block.data());
     return true;
   }
 
@@ -764,7 +752,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     flowing = false;
     need_drain = false;
     stashed = 0;
-    block_pool::give(std::exchange(stashed_block, nullptr));
+    stashed_block.reset();
     stashed_eof = false;
     reset_on_destroy = false;
     destroy_error.reset();
