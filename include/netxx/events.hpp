@@ -631,4 +631,21 @@ class event_emitter {
   std::size_t depth_ = 0;
 };
 
+namespace detail {
+// The event_name / event_key types of an emitter, for the handles that
+// forward on(), once() and off() to the emitter they hold.
+template <typename Emitter, typename F>
+struct name_for;
+template <typename... Events, typename F>
+struct name_for<event_emitter<Events...>, F> {
+  using type = event_name<F, Events...>;
+};
+template <typename Emitter>
+struct key_for;
+template <typename... Events>
+struct key_for<event_emitter<Events...>> {
+  using type = event_key<Events...>;
+};
+}  // namespace detail
+
 NETXX_END_NAMESPACE

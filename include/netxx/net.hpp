@@ -10,6 +10,7 @@
 #include "task.hpp"
 #include "timer.hpp"
 #include "socket.hpp"
+#include "connect.hpp"
 #include "server.hpp"
 #include "dns.hpp"
 

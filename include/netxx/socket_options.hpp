@@ -1,0 +1,153 @@
+#pragma once
+/// The options and plain types of net.Socket: what new net.Socket(),
+/// socket.connect() and net.connect() take, readyState, address(), the
+/// process-wide auto-select-family defaults, and the socket's events. No I/O.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "block_list.hpp"
+#include "config.hpp"
+#include "dns.hpp"
+#include "errors.hpp"
+#include "events.hpp"
+
+NETXX_BEGIN_NAMESPACE
+
+/// Node's socket.readyState.
+enum class ready_state { opening, open, read_only, write_only, closed };
+
+/// Node's readyState strings: "opening", "open", "readOnly", "writeOnly", "closed".
+constexpr std::string_view to_string(ready_state s) noexcept {
+  switch (s) {
+    case ready_state::opening: return "opening";
+    case ready_state::open: return "open";
+    case ready_state::read_only: return "readOnly";
+    case ready_state::write_only: return "writeOnly";
+    case ready_state::closed: return "closed";
+  }
+  return "closed";
+}
+
+/// What Node's address() returns: { address, family, port } for IP sockets;
+/// for Unix sockets `path` holds the path (Node returns the string) and the
+/// rest is empty.
+struct address_info {
+  std::string address;
+  std::string family;  // "IPv4" / "IPv6"; "" for a Unix socket
+  std::uint16_t port = 0;
+  std::string path;
+  friend bool operator==(const address_info&, const address_info&) = default;
+};
+
+/// A write or end callback: Node's `callback(err)`; an empty code is success.
+using write_callback = std::function<void(std::error_code)>;
+
+/// Node's `onread` option: reads go into a buffer of the caller's (no
+/// allocation, no "data" event) and each chunk goes to `callback(nread, buf)`;
+/// returning false pauses the socket (resume() starts reading again).
+struct onread_options {
+  std::span<std::byte> buffer{};                                          // reused for every read
+  std::function<std::span<std::byte>()> buffer_fn{};                      // or: asked for a buffer before each read
+  std::function<bool(std::size_t nread, std::span<std::byte> buf)> callback{};
+};
+
+/// new net.Socket([options]).
+/// With GCC 12, build the options in a variable when they carry a signal or an onread callback.
+struct socket_options {
+  int fd = -1;                      // wrap an open socket descriptor (TCP or Unix)
+  bool allow_half_open = false;
+  bool readable = true;             // with fd: false = never read from it
+  bool writable = true;             // with fd: false = ended for writing from the start
+  onread_options onread{};
+  std::stop_token signal{};         // Node's AbortSignal: destroys the socket with ABORT_ERR
+  bool no_delay = false;            // applied once connected
+  bool keep_alive = false;          // applied once connected
+  std::int64_t keep_alive_initial_delay = 0;
+  const netxx::block_list* block_list = nullptr;  // outgoing: a blocked address fails with ERR_IP_BLOCKED
+};
+
+/// socket.connect(options) and net.connect(options). A TCP connection names
+/// `port` (and `host`, default "localhost"); an IPC one names `path` (a
+/// filesystem path, or "\0name" for a Linux abstract name). net::connect
+/// also takes the socket's own options (the fields after `path`) and
+/// `timeout`, as Node's net.connect does. String fields are views: they are
+/// copied before connect() returns.
+/// With GCC 12, build the options in a variable when they carry a lookup
+/// function, a signal or an onread callback (see docs/architecture.md).
+struct connect_options {
+  std::optional<std::int64_t> port{};
+  std::string_view host{};               // default "localhost"
+  std::string_view local_address{};
+  std::uint16_t local_port = 0;
+  int family = 0;                        // 0, 4 or 6
+  int hints = 0;                         // dns::addrconfig | dns::v4mapped | dns::all
+  dns::lookup_function lookup{};         // replaces dns::lookup
+  std::optional<bool> auto_select_family{};             // default: get_default_auto_select_family()
+  std::optional<std::int64_t> auto_select_family_attempt_timeout{};  // ms, at least 10
+  bool no_delay = false;
+  bool keep_alive = false;
+  std::int64_t keep_alive_initial_delay = 0;
+  const netxx::block_list* block_list = nullptr;
+  std::string_view path{};               // IPC
+  // --- net.connect / net.createConnection only ---
+  std::int64_t timeout = 0;              // socket.setTimeout(timeout) before connecting
+  bool allow_half_open = false;
+  int fd = -1;
+  bool readable = true;
+  bool writable = true;
+  onread_options onread{};
+  std::stop_token signal{};
+};
+
+namespace detail {
+inline bool& auto_select_family_default() noexcept {
+  static bool value = true;  // Node >= 20
+  return value;
+}
+inline std::int64_t& auto_select_family_attempt_timeout_default() noexcept {
+  static std::int64_t value = 250;
+  return value;
+}
+}  // namespace detail
+
+/// net.getDefaultAutoSelectFamily().
+inline bool get_default_auto_select_family() noexcept { return detail::auto_select_family_default(); }
+/// net.setDefaultAutoSelectFamily(value).
+inline void set_default_auto_select_family(bool value) noexcept { detail::auto_select_family_default() = value; }
+/// net.getDefaultAutoSelectFamilyAttemptTimeout().
+inline std::int64_t get_default_auto_select_family_attempt_timeout() noexcept {
+  return detail::auto_select_family_attempt_timeout_default();
+}
+/// net.setDefaultAutoSelectFamilyAttemptTimeout(value): at least 1 (else
+/// ERR_OUT_OF_RANGE), raised to 10.
+inline void set_default_auto_select_family_attempt_timeout(std::int64_t value) {
+  if (value < 1 || value > 2147483647)
+    throw error(errc::err_out_of_range, "The value of \"value\" is out of range. It must be >= 1 && <= 2147483647. Received " +
+                                            std::to_string(value));
+  detail::auto_select_family_attempt_timeout_default() = value < 10 ? 10 : value;
+}
+
+/// The events of net.Socket, with their listener signatures.
+using socket_emitter = event_emitter<
+    event<"close", void(bool had_error)>,                    //
+    event<"connect", void()>,                                //
+    event<"connectionAttempt", void(std::string_view ip, std::uint16_t port, int family)>,
+    event<"connectionAttemptFailed", void(std::string_view ip, std::uint16_t port, int family, const error& e)>,
+    event<"connectionAttemptTimeout", void(std::string_view ip, std::uint16_t port, int family)>,
+    event<"data", void(std::span<const std::byte> chunk)>,  //
+    event<"drain", void()>,                                  //
+    event<"end", void()>,                                    //
+    event<"error", void(const error& e)>,                    //
+    event<"finish", void()>,                                 // stream.Writable's, which end(cb) uses
+    event<"lookup", void(std::error_code err, std::string_view address, int family, std::string_view host)>,
+    event<"ready", void()>,                                  //
+    event<"timeout", void()>>;
+
+NETXX_END_NAMESPACE
