@@ -87,6 +87,14 @@ class uring_backend {
       throw error(errno_code(ENOSYS), "io_uring_setup ENOSYS: kernel older than 5.19");
     }
     features_.registered_ring_fd = ::io_uring_register_ring_fd(&ring_) == 1;
+    // io_uring_setup may be allowed while io_uring_enter is not (a seccomp
+    // profile that lists only one of them): such a ring is made but can
+    // never run anything. One NOP, submitted and waited for, proves it runs;
+    // a refusal is a setup failure, so the automatic backend falls back.
+    if (int e = probe_enter()) {
+      ::io_uring_queue_exit(&ring_);
+      throw error::from_syscall("io_uring_enter", errno_code(e));
+    }
     wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakefd_ < 0) {
       int e = errno;
@@ -186,9 +194,7 @@ class uring_backend {
       core_.defer_completion(*op, -ECANCELED);
       return;
     }
-    io_uring_sqe* sqe = sqe_for_op();
-    ::io_uring_prep_cancel64(sqe, id, 0);
-    ::io_uring_sqe_set_data64(sqe, internal_tag);
+    cancel_raw(id);  // never throws: a stop_token's callback runs it
   }
 
   /// The owner of op is going away with op in flight. The kernel may still
@@ -207,11 +213,10 @@ class uring_backend {
     const std::uint64_t id = op.id;
     core_.abandon_op(op, /*keep_slot=*/true);
     cancel_raw(id);
-    while (!reaped(id)) {
-      io_uring_cqe* cqe = nullptr;
-      int rc = ::io_uring_submit_and_wait(&ring_, 1);
-      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) break;
-      (void)cqe;
+    // A ring that can no longer enter the kernel gets no completion: the
+    // wait stops there (the loop's next turn reports the failure).
+    while (!failed_ && !reaped(id)) {
+      note_enter(::io_uring_submit_and_wait(&ring_, 1));
       harvest();
     }
   }
@@ -236,30 +241,38 @@ class uring_backend {
   int close_fd(int fd) {
     forget(fd);
     stop_acceptor(fd);
-    io_uring_sqe* sqe = sqe_for_op();
-    ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-    ::io_uring_sqe_set_data64(sqe, internal_tag);
-    // A cancelled request lets go of the file only when its completion runs,
-    // as deferred task work: run it now, or close(2) would not be the last
-    // reference and the socket would outlive it (a listener would still take
-    // connections) until the next turn.
-    ::io_uring_submit_and_get_events(&ring_);
+    if (io_uring_sqe* sqe = try_sqe()) {  // none once the ring failed: close(2) alone
+      ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+      ::io_uring_sqe_set_data64(sqe, internal_tag);
+      // A cancelled request lets go of the file only when its completion
+      // runs, as deferred task work: run it now, or close(2) would not be
+      // the last reference and the socket would outlive it (a listener
+      // would still take connections) until the next turn.
+      note_enter(::io_uring_submit_and_get_events(&ring_));
+    }
     return ::close(fd) == 0 ? 0 : -errno;
   }
 
   /// Submits what this turn queued, waits up to timeout_ms (-1: until one
   /// completion), and delivers every completion that is there.
+  /// Throws when io_uring_enter fails for good (anything but EINTR, EAGAIN,
+  /// EBUSY or a timeout): a loop whose ring cannot enter the kernel would
+  /// otherwise come round at once, forever, serving nothing.
   void wait(int timeout_ms) {
     ++turn_;
+    if (failed_) throw enter_failure();
     io_uring_cqe* cqe = nullptr;
+    int rc;
     if (timeout_ms < 0) {
-      ::io_uring_submit_and_wait(&ring_, 1);
+      rc = ::io_uring_submit_and_wait(&ring_, 1);
     } else {
       __kernel_timespec ts{};
       ts.tv_sec = timeout_ms / 1000;
       ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1'000'000;
-      ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+      rc = ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     }
+    note_enter(rc);
+    if (failed_) throw enter_failure();
     harvest();
     // Delivering may reap more (an abandon waits for its completion): the
     // batch is read by index and may grow while it is walked.
@@ -295,8 +308,9 @@ class uring_backend {
   }
 
   /// Hands the kernel what this turn queued, without waiting (end of run()).
+  /// A failure is kept for the next wait(), which throws it.
   void flush() noexcept {
-    if (::io_uring_sq_ready(&ring_) > 0) ::io_uring_submit(&ring_);
+    if (!failed_ && ::io_uring_sq_ready(&ring_) > 0) note_enter(::io_uring_submit(&ring_));
   }
 
   void wake() noexcept {
@@ -567,19 +581,82 @@ class uring_backend {
     return ok;
   }
 
-  io_uring_sqe* sqe_for_op() {
-    io_uring_sqe* sqe = ::io_uring_get_sqe(&ring_);
-    while (!sqe) {  // the ring is full this turn: hand it to the kernel
-      ::io_uring_submit(&ring_);
-      sqe = ::io_uring_get_sqe(&ring_);
+  // A free submission entry, or nullptr once the ring cannot enter the
+  // kernel. A full ring is handed to the kernel; a submission refused for a
+  // while (EAGAIN, EBUSY: the completion queue is full) makes room by
+  // reaping, a bounded number of times, then counts as a failure.
+  io_uring_sqe* try_sqe() {
+    for (int tries = 0;; ++tries) {
+      if (io_uring_sqe* sqe = ::io_uring_get_sqe(&ring_)) return sqe;
+      if (tries > max_transient) fail(EBUSY);
+      if (failed_) return nullptr;
+      const int rc = ::io_uring_submit(&ring_);
+      note_enter(rc);
+      if (rc == -EAGAIN || rc == -EBUSY) {
+        note_enter(::io_uring_get_events(&ring_));
+        harvest();
+      }
     }
+  }
+
+  // For operations the loop starts: a ring that failed is reported at once.
+  io_uring_sqe* sqe_for_op() {
+    io_uring_sqe* sqe = try_sqe();
+    if (!sqe) throw enter_failure();
     return sqe;
   }
 
+  // Never throws (abandon runs in destructors): a cancel a failed ring
+  // cannot take is dropped; nothing will complete there anyway.
   void cancel_raw(std::uint64_t id) {
-    io_uring_sqe* sqe = sqe_for_op();
+    io_uring_sqe* sqe = try_sqe();
+    if (!sqe) return;
     ::io_uring_prep_cancel64(sqe, id, 0);
     ::io_uring_sqe_set_data64(sqe, internal_tag);
+  }
+
+  // --- io_uring_enter failures ----------------------------------------------------
+  // EINTR (a signal), EAGAIN, EBUSY (the kernel is short of memory or the
+  // completion queue is full: reaping makes room) and ETIME (the wait's
+  // timeout) pass; anything else, EPERM from a seccomp filter, EBADF, means
+  // the ring is dead, and the loop stops with that errno instead of coming
+  // round for ever. A run of max_transient failures with nothing reaped
+  // between counts as dead too.
+  static constexpr int max_transient = 64;
+
+  void note_enter(int rc) noexcept {
+    if (rc >= 0 || rc == -EINTR || rc == -ETIME) {
+      transient_ = 0;
+    } else if (rc == -EAGAIN || rc == -EBUSY) {
+      if (++transient_ > max_transient && ::io_uring_cq_ready(&ring_) == 0) fail(-rc);
+    } else {
+      fail(-rc);
+    }
+  }
+  void fail(int err) noexcept {
+    if (!failed_) failed_ = err;
+  }
+  error enter_failure() const {
+    return error(errno_code(failed_), std::string("io_uring_enter ") + std::string(code_string(errno_code(failed_))) +
+                                          ": the io_uring backend can no longer submit or wait (" +
+                                          std::strerror(failed_) + "); the loop cannot go on");
+  }
+
+  // Submits one NOP and waits for it: 0, or the errno io_uring_enter gave.
+  int probe_enter() {
+    io_uring_sqe* sqe = ::io_uring_get_sqe(&ring_);
+    if (!sqe) return EBUSY;
+    ::io_uring_prep_nop(sqe);
+    ::io_uring_sqe_set_data64(sqe, internal_tag);
+    int rc;
+    int tries = 0;
+    do rc = ::io_uring_submit_and_wait(&ring_, 1);
+    while ((rc == -EINTR || rc == -EAGAIN) && ++tries < max_transient);
+    if (rc < 0) return -rc;
+    io_uring_cqe* cqe = nullptr;
+    if (::io_uring_peek_cqe(&ring_, &cqe) != 0 || !cqe) return EIO;  // entered, yet nothing completed
+    ::io_uring_cqe_seen(&ring_, cqe);
+    return 0;
   }
 
   void arm_wake() {
@@ -617,6 +694,8 @@ class uring_backend {
   std::vector<std::byte*> ring_blocks_;
   std::vector<std::unique_ptr<acceptor>> acceptors_;
   std::uint32_t turn_ = 1;
+  int failed_ = 0;     // the errno that made io_uring_enter unusable
+  int transient_ = 0;  // EAGAIN/EBUSY in a row
 };
 
 }  // namespace detail
