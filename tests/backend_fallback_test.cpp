@@ -256,3 +256,37 @@ TEST_CASE("an io_uring loop whose io_uring_enter starts failing stops with an er
   if (rc == 77) NETXX_SKIP("cannot install a seccomp filter here");
   CHECK(rc == 0);
 }
+
+TEST_CASE("an unknown NETXX_BACKEND is an error naming the allowed values", "[backend]") {
+  {
+    backend_env env("bogus");
+    try {
+      net::basic_loop<net::auto_backend> loop;
+      FAIL("a loop was made with NETXX_BACKEND=bogus");
+    } catch (const net::error& e) {
+      CHECK(e.code() == net::errc::err_invalid_arg_value);
+      const std::string what = e.what();
+      CHECK(what.find("bogus") != std::string::npos);
+      for (const char* allowed : {"io_uring", "uring", "epoll"}) CHECK(what.find(allowed) != std::string::npos);
+    }
+    CHECK_THROWS_AS(net::backend_from_env(), net::error);
+  }
+  {
+    backend_env env("");  // empty: automatic, as unset
+    CHECK(net::backend_from_env() == net::backend_choice::automatic);
+  }
+  {
+    backend_env env(nullptr);
+    CHECK(net::backend_from_env() == net::backend_choice::automatic);
+  }
+  {
+    backend_env env("uring");
+    CHECK(net::backend_from_env() == net::backend_choice::io_uring);
+  }
+  {
+    backend_env env("epoll");
+    CHECK(net::backend_from_env() == net::backend_choice::epoll);
+    net::basic_loop<net::auto_backend> loop;
+    CHECK(loop.features().backend == "epoll");
+  }
+}

@@ -40,15 +40,18 @@ struct backend_features {
 /// Backend choice for the automatic backend.
 enum class backend_choice { automatic, io_uring, epoll };
 
-/// Reads NETXX_BACKEND: "io_uring" (or "uring"), "epoll", or anything else /
-/// unset for automatic.
-inline backend_choice backend_from_env() noexcept {
+/// Reads NETXX_BACKEND: "io_uring" (or "uring"), "epoll"; unset or empty
+/// for automatic. Any other value throws ERR_INVALID_ARG_VALUE naming the
+/// allowed ones (a typo must not quietly give a backend nobody asked for).
+inline backend_choice backend_from_env() {
   const char* v = std::getenv("NETXX_BACKEND");
-  if (!v) return backend_choice::automatic;
+  if (!v || !*v) return backend_choice::automatic;
   std::string_view s(v);
   if (s == "io_uring" || s == "uring") return backend_choice::io_uring;
   if (s == "epoll") return backend_choice::epoll;
-  return backend_choice::automatic;
+  throw error(errc::err_invalid_arg_value,
+              std::string("NETXX_BACKEND=").append(s).append(
+                  " is not a backend: allowed values are io_uring, uring, epoll (unset or empty: automatic)"));
 }
 
 namespace detail {
