@@ -179,38 +179,19 @@ class loop_core {
   /// (fairness budget, cancellation): resuming inline could recurse.
   void defer_completion(io_op& op, int res) noexcept {
     op.result = res;
-    op.next = nullptr;
-    if (deferred_tail_)
-      deferred_tail_->next = &op;
-    else
-      deferred_head_ = &op;
-    deferred_tail_ = &op;
+    deferred_.push(op);
   }
 
   /// Removes op from the deferred queue if it is there (abandon path).
-  bool undefer(io_op& op) noexcept {
-    io_op* prev = nullptr;
-    for (io_op* p = deferred_head_; p; prev = p, p = p->next) {
-      if (p != &op) continue;
-      (prev ? prev->next : deferred_head_) = p->next;
-      if (deferred_tail_ == p) deferred_tail_ = prev;
-      return true;
-    }
-    return false;
-  }
+  bool undefer(io_op& op) noexcept { return deferred_.remove(op); }
 
-  bool has_deferred() const noexcept { return deferred_head_ != nullptr; }
+  bool has_deferred() const noexcept { return !deferred_.empty(); }
 
   void run_deferred() noexcept {
     // Only what was queued before this turn: a completion that queues more
     // waits for the next turn, so I/O polling is never starved.
-    io_op* head = std::exchange(deferred_head_, nullptr);
-    deferred_tail_ = nullptr;
-    while (head) {
-      io_op* op = head;
-      head = head->next;
-      complete_op(op->id, op->result);
-    }
+    op_queue batch = std::move(deferred_);
+    while (io_op* op = batch.pop()) complete_op(op->id, op->result);
   }
 
   // --- timers -------------------------------------------------------------------
@@ -263,7 +244,7 @@ class loop_core {
   std::size_t refs() const noexcept { return refs_; }
 
   bool alive() const noexcept {
-    return refs_ > 0 || deferred_head_ || posted_pending_.load(std::memory_order_acquire) > 0;
+    return refs_ > 0 || !deferred_.empty() || posted_pending_.load(std::memory_order_acquire) > 0;
   }
 
   // --- posted work ----------------------------------------------------------------
@@ -355,8 +336,7 @@ class loop_core {
   timer_heap timers_;
   std::int64_t now_;
 
-  io_op* deferred_head_ = nullptr;
-  io_op* deferred_tail_ = nullptr;
+  op_queue deferred_;
 
   std::size_t refs_ = 0;
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "../config.hpp"
 
@@ -67,6 +68,69 @@ struct io_op {
   } args{.none = {0}};
 
   bool in_flight() const noexcept { return id != 0; }
+};
+
+/// A FIFO of operations linked through io_op::next, allocating nothing: the
+/// deferred completions of a loop, the operations waiting on one side of a
+/// descriptor under epoll, the accepts waiting for a multishot accept. An
+/// operation is in at most one queue at a time. (Asio's detail/op_queue.)
+class op_queue {
+ public:
+  op_queue() = default;
+  op_queue(const op_queue&) = delete;
+  op_queue& operator=(const op_queue&) = delete;
+  op_queue(op_queue&& o) noexcept : head_(std::exchange(o.head_, nullptr)), tail_(std::exchange(o.tail_, nullptr)) {}
+  op_queue& operator=(op_queue&& o) noexcept {
+    head_ = std::exchange(o.head_, nullptr);
+    tail_ = std::exchange(o.tail_, nullptr);
+    return *this;
+  }
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  io_op* front() const noexcept { return head_; }
+  io_op* back() const noexcept { return tail_; }
+
+  void push(io_op& op) noexcept {
+    op.next = nullptr;
+    (tail_ ? tail_->next : head_) = &op;
+    tail_ = &op;
+  }
+
+  /// The first operation, unlinked; nullptr when empty.
+  io_op* pop() noexcept {
+    io_op* op = head_;
+    if (op) {
+      head_ = op->next;
+      if (!head_) tail_ = nullptr;
+      op->next = nullptr;
+    }
+    return op;
+  }
+
+  /// Unlinks op if it is here. *before, if given, receives the operation
+  /// that preceded it (nullptr: it was the first).
+  bool remove(io_op& op, io_op** before = nullptr) noexcept {
+    io_op* prev = nullptr;
+    for (io_op* p = head_; p; prev = p, p = p->next) {
+      if (p != &op) continue;
+      (prev ? prev->next : head_) = p->next;
+      if (tail_ == p) tail_ = prev;
+      p->next = nullptr;
+      if (before) *before = prev;
+      return true;
+    }
+    return false;
+  }
+
+  bool contains(const io_op& op) const noexcept {
+    for (const io_op* p = head_; p; p = p->next)
+      if (p == &op) return true;
+    return false;
+  }
+
+ private:
+  io_op* head_ = nullptr;
+  io_op* tail_ = nullptr;
 };
 
 // Synchronous completions one descriptor may have in one loop turn, under

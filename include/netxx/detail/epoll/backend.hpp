@@ -63,7 +63,7 @@ class epoll_backend {
     }
     fd_state& st = state(op.fd);
     const bool write_side = waits_for_write(op.code);
-    op_list& queue = write_side ? st.writers : st.readers;
+    op_queue& queue = write_side ? st.writers : st.readers;
     if (!queue.empty()) {  // keep the order of operations on one side
       park(op, st, queue);
       return false;
@@ -98,14 +98,14 @@ class epoll_backend {
     io_op* op = core_.find_op(id);
     if (!op || op->fd < 0 || static_cast<std::size_t>(op->fd) >= fds_.size()) return;
     fd_state& st = fds_[static_cast<std::size_t>(op->fd)];
-    if (st.readers.remove(op) || st.writers.remove(op)) core_.defer_completion(*op, -ECANCELED);
+    if (st.readers.remove(*op) || st.writers.remove(*op)) core_.defer_completion(*op, -ECANCELED);
   }
 
   /// Forgets op now: nothing in the kernel refers to its memory.
   void abandon(io_op& op) noexcept {
     if (!core_.undefer(op) && op.fd >= 0 && static_cast<std::size_t>(op.fd) < fds_.size()) {
       fd_state& st = fds_[static_cast<std::size_t>(op.fd)];
-      if (!st.readers.remove(&op)) st.writers.remove(&op);
+      if (!st.readers.remove(op)) st.writers.remove(op);
     }
     core_.abandon_op(op, /*keep_slot=*/false);
   }
@@ -115,7 +115,7 @@ class epoll_backend {
   int close_fd(int fd) noexcept {
     if (fd >= 0 && static_cast<std::size_t>(fd) < fds_.size()) {
       fd_state& st = fds_[static_cast<std::size_t>(fd)];
-      for (op_list* q : {&st.readers, &st.writers})
+      for (op_queue* q : {&st.readers, &st.writers})
         while (io_op* op = q->pop()) core_.defer_completion(*op, -ECANCELED);
       // No EPOLL_CTL_DEL: closing the last reference removes the registration
       // (a syscall per connection saved); events already fetched for it are
@@ -169,38 +169,9 @@ class epoll_backend {
  private:
   static constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
 
-  struct op_list {
-    io_op* head = nullptr;
-    io_op* tail = nullptr;
-    bool empty() const noexcept { return head == nullptr; }
-    void push(io_op* op) noexcept {
-      op->next = nullptr;
-      (tail ? tail->next : head) = op;
-      tail = op;
-    }
-    io_op* pop() noexcept {
-      io_op* op = head;
-      if (op) {
-        head = op->next;
-        if (!head) tail = nullptr;
-      }
-      return op;
-    }
-    bool remove(io_op* op) noexcept {
-      io_op* prev = nullptr;
-      for (io_op* p = head; p; prev = p, p = p->next) {
-        if (p != op) continue;
-        (prev ? prev->next : head) = p->next;
-        if (tail == p) tail = prev;
-        return true;
-      }
-      return false;
-    }
-  };
-
   struct fd_state {
-    op_list readers;
-    op_list writers;
+    op_queue readers;
+    op_queue writers;
     std::uint32_t gen = 0;
     bool registered = false;
     // The read side is known empty until the next edge: a recv came back
@@ -241,9 +212,9 @@ class epoll_backend {
     return false;
   }
 
-  void park(io_op& op, fd_state& st, op_list& queue) {
+  void park(io_op& op, fd_state& st, op_queue& queue) {
     core_.register_op(op);
-    queue.push(&op);
+    queue.push(op);
     if (!st.registered) {
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -252,7 +223,7 @@ class epoll_backend {
         st.registered = true;
       } else if (errno != EEXIST) {
         // Not pollable (a regular file, a closed descriptor): fail it now.
-        queue.remove(&op);
+        queue.remove(op);
         core_.defer_completion(op, -errno);
       }
     }
@@ -263,10 +234,10 @@ class epoll_backend {
     if (i >= fds_.size()) return;
     // Only what waited when this edge came: an op parked by a callback below
     // got its EAGAIN after the edge, and a new edge will come for it.
-    io_op* last = (write_side ? fds_[i].writers : fds_[i].readers).tail;
+    io_op* last = (write_side ? fds_[i].writers : fds_[i].readers).back();
     while (last && i < fds_.size() && fds_[i].gen == gen) {
-      op_list& queue = write_side ? fds_[i].writers : fds_[i].readers;
-      io_op* op = queue.head;
+      op_queue& queue = write_side ? fds_[i].writers : fds_[i].readers;
+      io_op* op = queue.front();
       if (!op) return;
       const bool was_last = op == last;
       int res = attempt(*op, /*first=*/false);

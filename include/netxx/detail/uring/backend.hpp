@@ -190,7 +190,7 @@ class uring_backend {
     io_op* op = core_.find_op(id);
     if (!op) return;
     if (acceptor* a = waiting_on(*op)) {  // not in the kernel: it waits here
-      a->remove_waiter(op);
+      a->waiters.remove(*op);
       core_.defer_completion(*op, -ECANCELED);
       return;
     }
@@ -202,7 +202,7 @@ class uring_backend {
   /// completions reaped meanwhile are kept for the loop, not delivered.
   void abandon(io_op& op) {
     if (acceptor* a = waiting_on(op)) {
-      a->remove_waiter(&op);
+      a->waiters.remove(op);
       core_.abandon_op(op, /*keep_slot=*/false);
       return;
     }
@@ -346,16 +346,8 @@ class uring_backend {
     bool armed = false;     // the multishot request is in the kernel
     bool stopping = false;  // cancelled for too many unclaimed connections
     bool closed = false;    // its descriptor was closed: waits for the last completion
-    std::deque<io_op*> waiters;
+    op_queue waiters;
     std::deque<int> ready;  // descriptors (or -errno) nobody has claimed yet
-    bool remove_waiter(io_op* op) {
-      for (auto it = waiters.begin(); it != waiters.end(); ++it)
-        if (*it == op) {
-          waiters.erase(it);
-          return true;
-        }
-      return false;
-    }
   };
 
   bool multishot_accept_for(const io_op& op) const noexcept {
@@ -372,9 +364,7 @@ class uring_backend {
   acceptor* waiting_on(const io_op& op) noexcept {
     if (op.code != op_code::accept) return nullptr;
     for (auto& a : acceptors_)
-      if (a && !a->closed)
-        for (io_op* w : a->waiters)
-          if (w == &op) return a.get();
+      if (a && !a->closed && a->waiters.contains(op)) return a.get();
     return nullptr;
   }
 
@@ -394,7 +384,7 @@ class uring_backend {
       return true;
     }
     core_.register_op(op);
-    a->waiters.push_back(&op);
+    a->waiters.push(op);
     if (!a->armed) arm_acceptor(*a);
     return false;
   }
@@ -432,8 +422,7 @@ class uring_backend {
       }
       return;
     }
-    io_op* w = a.waiters.front();
-    a.waiters.pop_front();
+    io_op* w = a.waiters.pop();
     // The request ended (an error, or a full completion queue): the
     // remaining waiters need it again; otherwise the next accept arms it.
     if (!a.armed && !a.waiters.empty()) arm_acceptor(a);
@@ -447,8 +436,7 @@ class uring_backend {
     for (auto& a : acceptors_) {
       if (!a || a->fd != fd || a->closed) continue;
       a->closed = true;
-      for (io_op* w : a->waiters) core_.defer_completion(*w, -ECANCELED);
-      a->waiters.clear();
+      while (io_op* w = a->waiters.pop()) core_.defer_completion(*w, -ECANCELED);
       for (int r : a->ready)
         if (r >= 0) ::close(r);
       a->ready.clear();
