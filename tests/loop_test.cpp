@@ -132,3 +132,55 @@ TEST_CASE("a call posted from another thread wakes a loop blocked in the kernel"
   loop.close_now(a);
   loop.close_now(b);
 }
+
+namespace {
+// Runs fn in a child and returns how it ended: its exit code, or 128 + signal.
+template <typename F>
+int ended_child(F fn) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(20);
+    fn();
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+}  // namespace
+
+TEST_CASE("debug builds abort when an operation is started twice or linked into two queues", "[loop][assert]") {
+#if defined(NDEBUG) && !defined(NETXX_ENABLE_ASSERTS)
+  NETXX_SKIP("NETXX_ASSERT is off in this build");
+#else
+  // Started while in flight: registered twice in the op table.
+  CHECK(ended_child([] {
+          ::close(2);  // the expected message would clutter the test log
+          net::detail::loop_core core;
+          net::detail::io_op op;
+          core.register_op(op);
+          core.register_op(op);
+        }) == 128 + SIGABRT);
+  // Linked twice: deferred, then parked on a queue while still deferred.
+  CHECK(ended_child([] {
+          ::close(2);
+          net::detail::loop_core core;
+          net::detail::io_op op;
+          core.register_op(op);
+          core.defer_completion(op, 0);
+          net::detail::op_queue q;
+          q.push(op);
+        }) == 128 + SIGABRT);
+  // And a correct sequence does not abort.
+  CHECK(ended_child([] {
+          net::detail::loop_core core;
+          net::detail::io_op op;
+          op.complete = [](net::detail::io_op*, int) noexcept {};
+          core.register_op(op);
+          core.defer_completion(op, 0);
+          core.run_deferred();
+          core.register_op(op);
+          core.complete_op(op.id, 0);
+        }) == 0);
+#endif
+}

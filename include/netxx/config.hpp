@@ -19,3 +19,26 @@
 #  define NETXX_LIKELY(x) (x)
 #  define NETXX_UNLIKELY(x) (x)
 #endif
+
+// NETXX_ASSERT(cond, "message"): a debug invariant. Active unless NDEBUG is
+// defined, or always with NETXX_ENABLE_ASSERTS; when it fails it prints
+// file:line, the condition and the message to stderr and aborts. Off, it
+// evaluates nothing. Meant for invariants cheap to check (a flag, an id), so
+// debug builds keep them on the hot paths.
+#if defined(NETXX_ENABLE_ASSERTS) || !defined(NDEBUG)
+#  include <cstdio>
+#  include <cstdlib>
+NETXX_BEGIN_NAMESPACE
+namespace detail {
+[[noreturn]] inline void assert_failed(const char* cond, const char* message, const char* file, int line) noexcept {
+  std::fprintf(stderr, "%s:%d: netxx invariant broken: %s (%s)\n", file, line, message, cond);
+  std::fflush(stderr);
+  std::abort();
+}
+}  // namespace detail
+NETXX_END_NAMESPACE
+#  define NETXX_ASSERT(cond, message) \
+    (NETXX_LIKELY(cond) ? static_cast<void>(0) : ::netxx::detail::assert_failed(#cond, message, __FILE__, __LINE__))
+#else
+#  define NETXX_ASSERT(cond, message) static_cast<void>(0)
+#endif

@@ -127,6 +127,7 @@ class loop_core {
   // an abandoned operation) never matches a reused slot.
 
   std::uint64_t register_op(io_op& op) {
+    NETXX_ASSERT(!op.in_flight(), "an operation started while already in flight");
     std::uint32_t idx;
     if (free_head_ != no_slot) {
       idx = free_head_;
@@ -178,6 +179,7 @@ class loop_core {
   /// Hands a completion to the next loop turn instead of resuming now
   /// (fairness budget, cancellation): resuming inline could recurse.
   void defer_completion(io_op& op, int res) noexcept {
+    NETXX_ASSERT(op.in_flight(), "a completion deferred for an operation not in flight");
     op.result = res;
     deferred_.push(op);
   }

@@ -30,12 +30,15 @@ struct io_op {
   // Keeps run() going while in flight (libuv counts requests as alive;
   // an unref'd handle's reads do not).
   bool counts_alive = true;
+  // Linked into an op_queue (through next): checked before linking again.
+  bool queued = false;
   int fd = -1;
   int result = 0;
   // Slot and generation in the loop's op table while in flight; 0 when idle.
   // It is the io_uring user_data and the name a cross-thread cancel uses.
   std::uint64_t id = 0;
-  // Intrusive link: epoll's per-descriptor wait queues, the deferred queue.
+  // Intrusive link: epoll's per-descriptor wait queues, the deferred queue,
+  // the multishot acceptor's waiters (see op_queue).
   io_op* next = nullptr;
 
   union args_t {
@@ -91,6 +94,8 @@ class op_queue {
   io_op* back() const noexcept { return tail_; }
 
   void push(io_op& op) noexcept {
+    NETXX_ASSERT(!op.queued, "an operation linked into an op_queue while already in one");
+    op.queued = true;
     op.next = nullptr;
     (tail_ ? tail_->next : head_) = &op;
     tail_ = &op;
@@ -103,6 +108,7 @@ class op_queue {
       head_ = op->next;
       if (!head_) tail_ = nullptr;
       op->next = nullptr;
+      op->queued = false;
     }
     return op;
   }
@@ -116,6 +122,7 @@ class op_queue {
       (prev ? prev->next : head_) = p->next;
       if (tail_ == p) tail_ = prev;
       p->next = nullptr;
+      p->queued = false;
       if (before) *before = prev;
       return true;
     }

@@ -57,6 +57,7 @@ class epoll_backend {
 
   /// Starts op. True: it completed now (result in op.result, never registered).
   bool start(io_op& op) {
+    NETXX_ASSERT(!op.in_flight(), "an operation started while already in flight");
     if (op.code == op_code::close) {
       op.result = close_fd(op.fd);
       return true;

@@ -123,6 +123,7 @@ class uring_backend {
   /// Queues op for the next submit; true when it completed at once instead
   /// (the streaming fast path, below).
   bool start(io_op& op) {
+    NETXX_ASSERT(!op.in_flight(), "an operation started while already in flight");
     if (op.code == op_code::accept && multishot_accept_for(op)) return accept_multishot(op);
     if (try_now(op)) return true;
     io_uring_sqe* sqe = sqe_for_op();
