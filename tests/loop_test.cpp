@@ -140,6 +140,7 @@ int ended_child(F fn) {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::alarm(20);
+    ::signal(SIGABRT, SIG_DFL);  // not Catch's handler: its report would read as a failure
     fn();
     ::_exit(0);
   }
@@ -183,4 +184,83 @@ TEST_CASE("debug builds abort when an operation is started twice or linked into 
           core.complete_op(op.id, 0);
         }) == 0);
 #endif
+}
+
+TEST_CASE("a deferred completion that abandons a later deferred operation never delivers it", "[loop][deferred]") {
+  // Two completions deferred to the same turn; the first one's owner
+  // destroys the second's (abandon, which undefers it), and that memory is
+  // at once reused for a new operation waiting in the kernel, as a freed
+  // coroutine frame is. A walk over a detached list read the freed op and
+  // completed the new one with the stale result.
+  net::detail::loop_core core;
+  struct probe : net::detail::io_op {
+    net::detail::loop_core* core = nullptr;
+    probe* victim = nullptr;
+    int calls = 0;
+  };
+  probe first, second;
+  auto on_complete = [](net::detail::io_op* op, int) noexcept {
+    auto* p = static_cast<probe*>(op);
+    ++p->calls;
+    if (p->victim) {
+      p->core->undefer(*p->victim);
+      p->core->abandon_op(*p->victim, /*keep_slot=*/false);
+      p->core->register_op(*p->victim);  // the same memory, a new operation in flight
+    }
+  };
+  for (probe* p : {&first, &second}) {
+    p->core = &core;
+    p->complete = on_complete;
+    core.register_op(*p);
+    core.defer_completion(*p, 7);
+  }
+  first.victim = &second;
+  core.run_deferred();
+  CHECK(first.calls == 1);
+  CHECK(second.calls == 0);        // the new operation is still waiting
+  CHECK(second.in_flight());
+  CHECK_FALSE(core.has_deferred());
+  core.complete_op(second.id, 0);  // its own completion still reaches it
+  CHECK(second.calls == 1);
+}
+
+TEST_CASE("run_deferred delivers only what was queued before it started, even when the last of those is abandoned",
+          "[loop][deferred]") {
+  net::detail::loop_core core;
+  struct probe : net::detail::io_op {
+    net::detail::loop_core* core = nullptr;
+    probe* victim = nullptr;
+    probe* requeue = nullptr;
+    int calls = 0;
+  };
+  probe a, b, c;
+  auto on_complete = [](net::detail::io_op* op, int) noexcept {
+    auto* p = static_cast<probe*>(op);
+    ++p->calls;
+    if (p->victim) {
+      p->core->undefer(*p->victim);
+      p->core->abandon_op(*p->victim, /*keep_slot=*/false);
+    }
+    if (p->requeue) {  // queues more: for the next turn
+      p->core->register_op(*p->requeue);
+      p->core->defer_completion(*p->requeue, 0);
+    }
+  };
+  for (probe* p : {&a, &b}) {
+    p->core = &core;
+    p->complete = on_complete;
+    core.register_op(*p);
+    core.defer_completion(*p, 0);
+  }
+  c.core = &core;
+  c.complete = on_complete;
+  a.victim = &b;   // b was the last queued before the turn
+  a.requeue = &c;  // c comes after it
+  core.run_deferred();
+  CHECK(a.calls == 1);
+  CHECK(b.calls == 0);
+  CHECK(c.calls == 0);  // next turn's
+  CHECK(core.has_deferred());
+  core.run_deferred();
+  CHECK(c.calls == 1);
 }

@@ -185,15 +185,27 @@ class loop_core {
   }
 
   /// Removes op from the deferred queue if it is there (abandon path).
-  bool undefer(io_op& op) noexcept { return deferred_.remove(op); }
+  bool undefer(io_op& op) noexcept {
+    io_op* before = nullptr;
+    if (!deferred_.remove(op, &before)) return false;
+    if (&op == deferred_last_) deferred_last_ = before;  // run_deferred stops one earlier
+    return true;
+  }
 
   bool has_deferred() const noexcept { return !deferred_.empty(); }
 
   void run_deferred() noexcept {
-    // Only what was queued before this turn: a completion that queues more
-    // waits for the next turn, so I/O polling is never starved.
-    op_queue batch = std::move(deferred_);
-    while (io_op* op = batch.pop()) complete_op(op->id, op->result);
+    // Only what was queued before this turn (up to deferred_last_): a
+    // completion that queues more waits for the next turn, so I/O polling is
+    // never starved. Taken one at a time from the live queue, never from a
+    // detached copy: a completion that destroys the owner of a later one
+    // (its abandon undefers it) unlinks it before it is reached.
+    deferred_last_ = deferred_.back();
+    while (deferred_last_) {
+      io_op* op = deferred_.pop();
+      if (op == deferred_last_) deferred_last_ = nullptr;
+      complete_op(op->id, op->result);
+    }
   }
 
   // --- timers -------------------------------------------------------------------
@@ -339,6 +351,7 @@ class loop_core {
   std::int64_t now_;
 
   op_queue deferred_;
+  io_op* deferred_last_ = nullptr;  // while run_deferred runs: the last it delivers
 
   std::size_t refs_ = 0;
 
