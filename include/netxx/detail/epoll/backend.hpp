@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "../../config.hpp"
-#include "../../buffer.hpp"
 #include "../../errors.hpp"
+#include "../block_pool.hpp"
 #include "../loop_core.hpp"
 #include "../op.hpp"
 
