@@ -285,7 +285,7 @@ class basic_loop {
   /// Queues fn to run on this loop's thread; the one thread-safe entry.
   /// A posted call keeps run() going until it has run.
   void post(detail::unique_function fn) {
-    if (core_.enqueue_post(std::move(fn)) && !core_.in_loop_thread()) backend_.wake();
+    if (core_.enqueue_post(std::move(fn)) && !core_.in_loop_thread()) core_.wake();
   }
 
   /// The loop's cached monotonic time in milliseconds (uv_now).

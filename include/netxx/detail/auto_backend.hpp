@@ -59,7 +59,6 @@ class auto_backend {
   int close_idle_fd(int fd) noexcept { return uring_ ? uring_->close_idle_fd(fd) : epoll_->close_idle_fd(fd); }
   void wait(int timeout_ms) { uring_ ? uring_->wait(timeout_ms) : epoll_->wait(timeout_ms); }
   void flush() noexcept { uring_ ? uring_->flush() : epoll_->flush(); }
-  void wake() noexcept { uring_ ? uring_->wake() : epoll_->wake(); }
 
  private:
   std::optional<uring_backend> uring_;

@@ -3,7 +3,11 @@
 // the timer heap, the deferred and posted queues, and the alive count that
 // decides when run() returns (libuv's rule: referenced handles and requests).
 
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cassert>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "../config.hpp"
+#include "../errors.hpp"
 #include "op.hpp"
 #include "unique_function.hpp"
 
@@ -113,6 +118,34 @@ struct remote_work {
   remote_work* prev = nullptr;
   remote_work* next = nullptr;
   void (*loop_gone)(remote_work*) noexcept = nullptr;
+};
+
+/// The eventfd that wakes a loop blocked in the kernel (a post from another
+/// thread). The loop owns it; each backend only registers fd(): epoll adds it
+/// to its set, io_uring keeps a read of it in the ring.
+class wake_fd {
+ public:
+  wake_fd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw error::from_syscall("eventfd", errno_code(errno));
+  }
+  wake_fd(const wake_fd&) = delete;
+  wake_fd& operator=(const wake_fd&) = delete;
+  ~wake_fd() { ::close(fd_); }
+
+  int fd() const noexcept { return fd_; }
+  /// Callable from any thread.
+  void notify() const noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(fd_, &one, sizeof one);
+  }
+  /// Resets the count once the wake-up was seen (epoll; io_uring's read does it).
+  void drain() const noexcept {
+    std::uint64_t v;
+    [[maybe_unused]] auto r = ::read(fd_, &v, sizeof v);
+  }
+
+ private:
+  int fd_;
 };
 
 class loop_core {
@@ -287,6 +320,10 @@ class loop_core {
 
   bool posted_waiting() const noexcept { return posted_pending_.load(std::memory_order_acquire) > 0; }
 
+  /// The loop's wake-up descriptor; notify() is the thread-safe wake.
+  const wake_fd& waker() const noexcept { return wake_; }
+  void wake() const noexcept { wake_.notify(); }
+
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == owner_; }
 
   /// True inside run(): a turn, and so a submission, is sure to follow, so a
@@ -360,6 +397,7 @@ class loop_core {
   std::vector<unique_function> running_posts_;
   std::atomic<std::size_t> posted_pending_{0};
 
+  wake_fd wake_;
   std::thread::id owner_;
   int running_ = 0;
   remote_work* remote_head_ = nullptr;

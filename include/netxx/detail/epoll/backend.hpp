@@ -7,7 +7,6 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,23 +36,14 @@ class epoll_backend {
   explicit epoll_backend(loop_core& core) : core_(core) {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw error::from_syscall("epoll_create1", errno_code(errno));
-    wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakefd_ < 0) {
-      int e = errno;
-      ::close(epfd_);
-      throw error::from_syscall("eventfd", errno_code(e));
-    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = wake_tag;
-    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, core_.waker().fd(), &ev);
   }
   epoll_backend(const epoll_backend&) = delete;
   epoll_backend& operator=(const epoll_backend&) = delete;
-  ~epoll_backend() {
-    ::close(wakefd_);
-    ::close(epfd_);
-  }
+  ~epoll_backend() { ::close(epfd_); }
 
   /// Starts op. True: it completed now (result in op.result, never registered).
   bool start(io_op& op) {
@@ -141,8 +131,7 @@ class epoll_backend {
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events_[static_cast<std::size_t>(i)];
       if (ev.data.u64 == wake_tag) {
-        std::uint64_t v;
-        [[maybe_unused]] auto r = ::read(wakefd_, &v, sizeof v);
+        core_.waker().drain();
         continue;
       }
       const int fd = static_cast<int>(ev.data.u64 & 0xffffffffu);
@@ -159,12 +148,6 @@ class epoll_backend {
       }
       if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) drain(fd, gen, /*write_side=*/true);
     }
-  }
-
-  /// Wakes a wait() in progress; callable from any thread.
-  void wake() noexcept {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
   }
 
  private:
@@ -315,7 +298,6 @@ class epoll_backend {
 
   loop_core& core_;
   int epfd_ = -1;
-  int wakefd_ = -1;
   int budget_ = sync_budget;
   std::uint32_t turn_ = 1;
   std::vector<fd_state> fds_;

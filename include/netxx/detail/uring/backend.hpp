@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,12 +94,6 @@ class uring_backend {
       ::io_uring_queue_exit(&ring_);
       throw error::from_syscall("io_uring_enter", errno_code(e));
     }
-    wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakefd_ < 0) {
-      int e = errno;
-      ::io_uring_queue_exit(&ring_);
-      throw error::from_syscall("eventfd", errno_code(e));
-    }
     arm_wake();
   }
   uring_backend(const uring_backend&) = delete;
@@ -115,7 +108,6 @@ class uring_backend {
       ::munmap(buf_ring_, buf_ring_entries * sizeof(io_uring_buf));
       for (std::byte* b : ring_blocks_) block_pool::give(b);
     }
-    ::close(wakefd_);
   }
 
   const uring_features& features() const noexcept { return features_; }
@@ -312,11 +304,6 @@ class uring_backend {
   /// A failure is kept for the next wait(), which throws it.
   void flush() noexcept {
     if (!failed_ && ::io_uring_sq_ready(&ring_) > 0) note_enter(::io_uring_submit(&ring_));
-  }
-
-  void wake() noexcept {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
   }
 
  private:
@@ -650,7 +637,7 @@ class uring_backend {
 
   void arm_wake() {
     io_uring_sqe* sqe = sqe_for_op();
-    ::io_uring_prep_read(sqe, wakefd_, &wake_value_, sizeof wake_value_, 0);
+    ::io_uring_prep_read(sqe, core_.waker().fd(), &wake_value_, sizeof wake_value_, 0);
     ::io_uring_sqe_set_data64(sqe, wake_tag);
   }
 
@@ -674,7 +661,6 @@ class uring_backend {
   loop_core& core_;
   io_uring ring_{};
   uring_features features_;
-  int wakefd_ = -1;
   std::uint64_t wake_value_ = 0;
   std::vector<completion> batch_;
   std::vector<fd_hint> hints_;
