@@ -276,6 +276,7 @@ class basic_loop {
     // (libuv's rule for uv_stop and a dead loop).
     const bool no_sleep =
         !block || stopped_ || task_done_ || !core_.alive() || core_.has_deferred() || core_.posted_waiting();
+    core_.next_turn();
     backend_.wait(no_sleep ? 0 : core_.next_timeout());
   }
 

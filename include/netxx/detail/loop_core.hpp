@@ -320,6 +320,11 @@ class loop_core {
 
   bool posted_waiting() const noexcept { return posted_pending_.load(std::memory_order_acquire) > 0; }
 
+  /// The loop turn in progress, counted from the wait for I/O that starts
+  /// it: what turn_budget spends against.
+  std::uint32_t turn() const noexcept { return turn_; }
+  void next_turn() noexcept { ++turn_; }
+
   /// The loop's wake-up descriptor; notify() is the thread-safe wake.
   const wake_fd& waker() const noexcept { return wake_; }
   void wake() const noexcept { wake_.notify(); }
@@ -398,6 +403,7 @@ class loop_core {
   std::atomic<std::size_t> posted_pending_{0};
 
   wake_fd wake_;
+  std::uint32_t turn_ = 1;
   std::thread::id owner_;
   int running_ = 0;
   remote_work* remote_head_ = nullptr;

@@ -73,7 +73,7 @@ class epoll_backend {
       park(op, st, queue);
       return false;
     }
-    if (budget_ > 0 && st.budget.spend(turn_)) {
+    if (budget_ > 0 && st.budget.spend(core_.turn())) {
       --budget_;
       op.result = res;
       return true;
@@ -125,7 +125,6 @@ class epoll_backend {
   /// Waits up to timeout_ms (-1: indefinitely) and delivers what is ready.
   void wait(int timeout_ms) {
     budget_ = sync_budget;
-    ++turn_;
     int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
     if (n < 0) return;  // EINTR: the loop comes round again
     for (int i = 0; i < n; ++i) {
@@ -299,7 +298,6 @@ class epoll_backend {
   loop_core& core_;
   int epfd_ = -1;
   int budget_ = sync_budget;
-  std::uint32_t turn_ = 1;
   std::vector<fd_state> fds_;
   std::array<epoll_event, 256> events_{};
 };

@@ -252,7 +252,6 @@ class uring_backend {
   /// EBUSY or a timeout): a loop whose ring cannot enter the kernel would
   /// otherwise come round at once, forever, serving nothing.
   void wait(int timeout_ms) {
-    ++turn_;
     if (failed_) throw enter_failure();
     io_uring_cqe* cqe = nullptr;
     int rc;
@@ -451,7 +450,7 @@ class uring_backend {
     if (!recv && op.code != op_code::send) return false;
     if (op.fd < 0 || static_cast<std::size_t>(op.fd) >= hints_.size()) return false;
     fd_hint& h = hints_[static_cast<std::size_t>(op.fd)];
-    if (!h.streaming || !h.budget.spend(turn_)) return false;  // spent: the ring takes it
+    if (!h.streaming || !h.budget.spend(core_.turn())) return false;  // spent: the ring takes it
     std::byte* block = pooled ? block_pool::take() : nullptr;
     void* into = pooled ? block : op.args.recv.buf;
     ssize_t r;
@@ -668,7 +667,6 @@ class uring_backend {
   bool buf_ring_failed_ = false;
   std::vector<std::byte*> ring_blocks_;
   std::vector<std::unique_ptr<acceptor>> acceptors_;
-  std::uint32_t turn_ = 1;
   int failed_ = 0;     // the errno that made io_uring_enter unusable
   int transient_ = 0;  // EAGAIN/EBUSY in a row
 };
