@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <functional>
@@ -473,10 +474,12 @@ class basic_server {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
       if (::getsockname(s_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
-      const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
-      std::size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
-      std::string path(un->sun_path, n);
-      if (!path.empty() && path[0] != '\0') path.resize(std::strlen(path.c_str()));
+      // A 108-byte path fills sun_path: the kernel's NUL after it lies
+      // beyond the array, inside ss, and so does the length it returns.
+      constexpr std::size_t off = offsetof(sockaddr_un, sun_path);
+      const std::size_t n = len > off ? std::min<std::size_t>(len, sizeof ss) - off : 0;
+      std::string path(reinterpret_cast<const char*>(&ss) + off, n);
+      if (!path.empty() && path[0] != '\0') path.resize(std::min(path.find('\0'), path.size()));
       return address_info{{}, {}, 0, std::move(path)};
     }
     auto a = detail::socket_name(s_->fd, true);
@@ -527,7 +530,7 @@ class basic_server {
 
   listen_result do_listen(const listen_options& o, std::function<void()> callback) {
     // Bad arguments throw now, as Node's listen() does; what the system
-    // refuses (EADDRINUSE, ENAMETOOLONG, ...) goes to "error" or the awaiter.
+    // refuses (EADDRINUSE, EINVAL for a Unix path too long, ...) goes to "error" or the awaiter.
     if (s_->listening) throw error(errc::err_server_already_listen);
     if (o.port && (*o.port < 0 || *o.port > 65535))
       throw error(errc::err_socket_bad_port,
@@ -590,15 +593,17 @@ class basic_server {
   void listen_unix(const listen_options& o, int backlog) {
     sockaddr_storage ss{};
     int err = 0;
+    // Node's messages and err.address carry the path as given: an abstract
+    // name with its leading NUL (not "@name", as ss(8) prints it).
     const std::string path(o.path);
     auto len = detail::to_unix_sockaddr(path, ss, err);
-    if (!len) throw error::from_uv("listen", errno_code(err), printable_path(path));
+    if (!len) throw error::from_uv("listen", errno_code(err), path);
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw error::from_uv("listen", errno_code(errno), printable_path(path));
+    if (fd < 0) throw error::from_uv("listen", errno_code(errno), path);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), *len) != 0 || ::listen(fd, backlog) != 0) {
       int e = errno;
       ::close(fd);
-      throw error::from_uv("listen", errno_code(e), printable_path(path));
+      throw error::from_uv("listen", errno_code(e), path);
     }
     const bool abstract = path[0] == '\0';
     if (!abstract && (o.readable_all || o.writable_all)) {
@@ -673,12 +678,6 @@ class basic_server {
     }
     out = fd;
     return 0;
-  }
-
-  // Node prints an abstract name with its leading NUL as '@' in messages.
-  static std::string printable_path(const std::string& p) {
-    if (!p.empty() && p[0] == '\0') return "@" + p.substr(1);
-    return p;
   }
 
   class accept_awaitable : public detail::io_op {

@@ -28,24 +28,31 @@
 NETXX_BEGIN_NAMESPACE
 namespace detail {
 
-/// Bytes of sun_path on Linux (108). Node documents 107 usable characters
-/// because libuv keeps a terminating NUL for filesystem paths.
+/// Bytes of sun_path on Linux (108). All of them are usable, for a filesystem
+/// path too: Linux takes a sun_path with no terminating NUL when the length
+/// passed says where it ends. libuv (with UV_PIPE_NO_TRUNCATE, as Node calls
+/// it) does the same, so Node listens on and connects to 108-byte paths.
 constexpr std::size_t unix_path_max = sizeof(sockaddr_un::sun_path);
 
 /// A Unix address: a filesystem path, or a Linux abstract name when the
-/// first character is '\0'. Fails with ENAMETOOLONG when it does not fit.
+/// first character is '\0'. Fails with EINVAL when it is empty or longer
+/// than sun_path, as libuv does (Node: "listen EINVAL: invalid argument
+/// <path>"); never truncates.
 inline std::optional<socklen_t> to_unix_sockaddr(std::string_view path, sockaddr_storage& out, int& err) noexcept {
   std::memset(&out, 0, sizeof out);
   auto* un = reinterpret_cast<sockaddr_un*>(&out);
   un->sun_family = AF_UNIX;
-  const bool abstract = !path.empty() && path[0] == '\0';
-  // A filesystem path needs its NUL inside sun_path; an abstract name does not.
-  if (path.empty() || path.size() > unix_path_max - (abstract ? 0 : 1)) {
-    err = path.empty() ? EINVAL : ENAMETOOLONG;
+  if (path.empty() || path.size() > unix_path_max) {
+    err = EINVAL;
     return std::nullopt;
   }
   std::memcpy(un->sun_path, path.data(), path.size());
-  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  // An abstract name is exactly its bytes. A filesystem path gets its NUL in
+  // the length when there is room for one (the kernel stops at the first NUL
+  // anyway); a 108-byte path ends where sun_path does.
+  const bool abstract = path[0] == '\0';
+  const std::size_t n = abstract || path.size() == unix_path_max ? path.size() : path.size() + 1;
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n);
 }
 
 /// An IP literal ("127.0.0.1", "::1", "fe80::1%eth0") and a port as a
