@@ -4,7 +4,7 @@
 // against our own echo server in the same process, over TCP and a Unix path.
 // Every byte that comes back is compared with the seeded stream that was
 // written (netxx_test::byte_stream), so nothing is kept in memory.
-// The Node tests skip (exit 77) when NETXX_NODE23 does not name an executable.
+// The Node tests skip (exit 77) when NETXX_NODE23 does not name a Node v23.5.0.
 //
 // Size: 100 MiB per transfer (4 transfers per backend). Measured on 2 cores:
 // g++ debug 0.75-0.95 s a transfer (4 s for the executable); g++ ASan+UBSan
@@ -145,7 +145,7 @@ net::task<> against_us(net::server& srv, net::connect_options to, byte_stream bs
 TEST_CASE("net::connect to a Node v23.5.0 echo server: 100 MiB written and read at once come back unchanged",
           "[node][interop][client]") {
   if (netxx_test::node_binary().empty())
-    NETXX_SKIP("NETXX_NODE23 is not set to a Node v23.5.0 binary (scripts/fetch-node.sh)");
+    NETXX_SKIP(netxx_test::node_unavailable());
   net::loop::current();
   const int fds_before = netxx_test::open_fds();
   struct place {

@@ -52,17 +52,7 @@ answer lookup_on(Loop& loop, std::string_view host, const lookup_options& o) {
 }
 
 // net::run(), failing the test (instead of hanging) after limit_ms.
-void run_guarded(std::int64_t limit_ms = 20000) {
-  auto guard = net::set_timeout(
-      [limit_ms] {
-        std::fprintf(stderr, "test exceeded its %lld ms bound\n", static_cast<long long>(limit_ms));
-        std::abort();
-      },
-      limit_ms);
-  guard.unref();
-  net::run();
-  guard.close();
-}
+void run_guarded(std::int64_t limit_ms = 20000) { netxx_test::run_bounded(limit_ms); }
 
 answer lookup_now(std::string_view host, const lookup_options& o = {}) {
   return lookup_on(net::loop::current(), host, o);

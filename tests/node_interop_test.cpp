@@ -1,7 +1,7 @@
 // Node v23.5.0 as a real peer of net.Server and the socket stream core
 // (issue 4, awaitable face): a Node client against our echo server, and our
 // client against a Node echo server, over IPv4, IPv6 and a Unix socket path.
-// Skips (exit 77) when NETXX_NODE23 does not name an executable
+// Skips (exit 77) when NETXX_NODE23 does not name a Node v23.5.0
 // (scripts/fetch-node.sh fetches Node and prints its path).
 #include <signal.h>
 #include <sys/wait.h>
@@ -173,7 +173,7 @@ net::task<> our_client_run(const place& p, node_child child, std::uint64_t total
 }  // namespace
 
 TEST_CASE("a Node v23.5.0 client gets every byte back from our echo server", "[node][interop][server]") {
-  if (node_binary().empty()) NETXX_SKIP("NETXX_NODE23 is not set to a Node v23.5.0 binary (scripts/fetch-node.sh)");
+  if (node_binary().empty()) NETXX_SKIP(netxx_test::node_unavailable());
   constexpr std::uint64_t total = 8 * 1024 * 1024;
   net::loop::current();
   const int fds_before = netxx_test::open_fds();
@@ -207,7 +207,7 @@ TEST_CASE("a Node v23.5.0 client gets every byte back from our echo server", "[n
 }
 
 TEST_CASE("our client against a Node v23.5.0 echo server moves the bytes unchanged", "[node][interop][socket]") {
-  if (node_binary().empty()) NETXX_SKIP("NETXX_NODE23 is not set to a Node v23.5.0 binary (scripts/fetch-node.sh)");
+  if (node_binary().empty()) NETXX_SKIP(netxx_test::node_unavailable());
   constexpr std::uint64_t total = 16 * 1024 * 1024;
   net::loop::current();
   const int fds_before = netxx_test::open_fds();

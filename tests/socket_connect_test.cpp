@@ -50,14 +50,7 @@ std::uint16_t closed_port(int family = AF_INET) {
                            : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
-// Runs the loop until pred() holds or the bound is hit.
-template <typename Pred>
-void run_until(Pred pred, int limit_ms = 10'000) {
-  auto body = [&]() -> net::task<> {
-    while (!pred()) co_await net::sleep(1);
-  };
-  run_bounded(body(), limit_ms);
-}
+using netxx_test::run_until;
 
 std::string str(std::string_view v) { return std::string(v); }
 

@@ -50,14 +50,7 @@ struct client {
   }
 };
 
-// Runs the loop until done() or the bound; a client thread does its part.
-template <typename Pred>
-void run_until(Pred done, int limit_ms = 10'000) {
-  auto body = [&]() -> net::task<> {
-    while (!done()) co_await net::sleep(1);
-  };
-  netxx_test::run_bounded(body(), limit_ms);
-}
+using netxx_test::run_until;
 
 }  // namespace
 

@@ -12,13 +12,7 @@ using netxx_test::run_bounded;
 
 std::string str(std::string_view v) { return std::string(v); }
 
-template <typename Pred>
-void run_until(Pred pred, int limit_ms = 10'000) {
-  auto body = [&]() -> net::task<> {
-    while (!pred()) co_await net::sleep(1);
-  };
-  run_bounded(body(), limit_ms);
-}
+using netxx_test::run_until;
 
 // A lookup that answers with fixed addresses, and remembers what it was asked.
 struct fixed_lookup {

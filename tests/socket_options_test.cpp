@@ -15,13 +15,7 @@ using netxx_test::run_bounded;
 using netxx_test::text;
 std::string text_of(std::span<const std::byte> d) { return std::string(netxx_test::text(d)); }
 
-template <typename Pred>
-void run_until(Pred pred, int limit_ms = 10'000) {
-  auto body = [&]() -> net::task<> {
-    while (!pred()) co_await net::sleep(1);
-  };
-  run_bounded(body(), limit_ms);
-}
+using netxx_test::run_until;
 
 // A server whose accepted sockets are handed to a test's function.
 struct test_server {

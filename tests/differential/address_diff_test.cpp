@@ -20,44 +20,11 @@
 #include <vector>
 
 #include "address_corpus.hpp"
+#include "node.hpp"
 
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Runs a shell command, returning its exit status and stdout.
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, out};
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  return {::pclose(p), out};
-}
-
-// The Node binary from NETXX_NODE23, or "" with the reason it cannot be used.
-std::string node_binary(std::string& why) {
-  const std::string node = env("NETXX_NODE23");
-  if (node.empty()) {
-    why = "NETXX_NODE23 is not set (scripts/fetch-node.sh prints a Node v23.5.0 path; pass it to CMake)";
-    return "";
-  }
-  auto [rc, version] = run(shell_quote(node) + " --version 2>/dev/null");
-  if (rc != 0 || version.rfind("v23.5.0", 0) != 0) {
-    why = "NETXX_NODE23=" + node + " is not a working Node v23.5.0";
-    return "";
-  }
-  return node;
-}
+using netxx_test::env;
 
 // Reads one line of the driver's output: a JSON array of strings.
 std::vector<std::string> parse_json_strings(const std::string& line) {
@@ -138,9 +105,7 @@ std::string parse_deviation(const std::string& node, const std::string& doc) {
 }  // namespace
 
 TEST_CASE("netxx answers every corpus input exactly as Node v23.5.0, apart from the documented deviations") {
-  std::string why;
-  const std::string node = node_binary(why);
-  if (node.empty()) NETXX_SKIP(why);
+  if (netxx_test::node_binary().empty()) NETXX_SKIP(netxx_test::node_unavailable());
   const std::string src = env("NETXX_SOURCE_DIR");
   if (src.empty()) NETXX_SKIP("NETXX_SOURCE_DIR is not set (CTest sets it): cannot find address_driver.js");
 
@@ -158,10 +123,9 @@ TEST_CASE("netxx answers every corpus input exactly as Node v23.5.0, apart from 
     for (const auto& c : corpus) f << netxx_diff::to_json(c) << '\n';
   }
   const std::string driver = src + "/tests/differential/address_driver.js";
-  auto [rc, out] = run(shell_quote(node) + " " + shell_quote(driver) + " " + shell_quote(corpus_path) + " " +
-                       shell_quote(answers_path) + " 2>&1");
-  INFO("driver output: " << out);
-  REQUIRE(rc == 0);
+  const auto driven = netxx_test::run_node({driver, corpus_path, answers_path});
+  INFO("driver output: " << driven.out);
+  REQUIRE(driven.ok());
 
   std::ifstream f(answers_path, std::ios::binary);
   std::vector<std::vector<std::string>> answers;
@@ -238,14 +202,13 @@ TEST_CASE("netxx answers every corpus input exactly as Node v23.5.0, apart from 
 }
 
 TEST_CASE("Node v23.5.0 aborts the process on an IPv6 flowlabel above 0xFFFFF, where netxx throws ERR_OUT_OF_RANGE") {
-  std::string why;
-  const std::string node = node_binary(why);
-  if (node.empty()) NETXX_SKIP(why);
+  if (netxx_test::node_binary().empty()) NETXX_SKIP(netxx_test::node_unavailable());
   const std::string js =
       "new (require('net').SocketAddress)({address: '::1', family: 'ipv6', flowlabel: 0x100000}); "
       "console.log('survived')";
-  auto [rc, out] = run(shell_quote(node) + " -e " + shell_quote(js) + " 2>&1");
+  const auto [rc, out, timed_out] = netxx_test::run_node({"-e", js});
   INFO(out);
+  CHECK_FALSE(timed_out);
   CHECK(rc != 0);
   CHECK(out.find("survived") == std::string::npos);
   CHECK(out.find("Assertion failed") != std::string::npos);
@@ -260,14 +223,13 @@ TEST_CASE("Node v23.5.0 aborts the process on an IPv6 flowlabel above 0xFFFFF, w
 }
 
 TEST_CASE("Node v23.5.0 reads SocketAddress.parse input as a URL, where netxx follows its documentation") {
-  std::string why;
-  const std::string node = node_binary(why);
-  if (node.empty()) NETXX_SKIP(why);
+  if (netxx_test::node_binary().empty()) NETXX_SKIP(netxx_test::node_unavailable());
   const std::string js =
       "const p = require('net').SocketAddress.parse; "
       "for (const s of ['1.2.3.4:80', '127.1', '1.2.3.4/x']) { const a = p(s); "
       "console.log(a ? a.address + ' ' + a.port : 'undefined'); }";
-  auto [rc, out] = run(shell_quote(node) + " -e " + shell_quote(js) + " 2>&1");
+  const auto [rc, out, timed_out] = netxx_test::run_node({"-e", js});
+  REQUIRE(!timed_out);
   REQUIRE(rc == 0);
   CHECK(out == "1.2.3.4 0\n127.0.0.1 0\n1.2.3.4 0\n");
   CHECK(netxx::socket_address::parse("1.2.3.4:80")->port() == 80);

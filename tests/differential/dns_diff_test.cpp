@@ -26,10 +26,7 @@ using net::dns::result_order;
 
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
+using netxx_test::env;
 
 struct lookup_case {
   std::string host;
@@ -151,10 +148,7 @@ const char* debian_hosts =
     "# The following lines are desirable for IPv6 capable hosts\n"
     "::1     localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n";
 
-std::string temp_file(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("netxx-dnsdiff-" + std::to_string(::getpid()) + "-" + name))
-      .string();
-}
+std::string temp_file(const std::string& name) { return netxx_test::temp_path("dnsdiff-" + name); }
 
 // Compares Node's lines with netxx's; reports every difference.
 void compare(const std::string& where, const std::vector<lookup_case>& cases, const std::vector<std::string>& node,
@@ -184,9 +178,8 @@ void compare(const std::string& where, const std::vector<lookup_case>& cases, co
 
 TEST_CASE("dns.lookup answers as Node v23.5.0 does, in isolated namespaces and with the local /etc/hosts",
           "[dns][differential]") {
-  const std::string node = env("NETXX_NODE23");
-  if (node.empty())
-    NETXX_SKIP("NETXX_NODE23 is not set (scripts/fetch-node.sh prints a Node v23.5.0 path; pass it to CMake)");
+  const std::string node = netxx_test::node_binary();
+  if (node.empty()) NETXX_SKIP(netxx_test::node_unavailable());
   const std::string src = env("NETXX_SOURCE_DIR");
   if (src.empty()) NETXX_SKIP("NETXX_SOURCE_DIR is not set (CTest sets it): cannot find dns_driver.js");
   const std::string driver = src + "/tests/differential/dns_driver.js";
@@ -216,8 +209,9 @@ TEST_CASE("dns.lookup answers as Node v23.5.0 does, in isolated namespaces and w
       node_lines = read_lines(node_out);
       our_lines = read_lines(ours_out);
     } else {
-      const std::string cmd = "'" + node + "' --no-deprecation '" + driver + "' '" + cases_path + "' '" + node_out + "'";
-      REQUIRE(std::system(cmd.c_str()) == 0);
+      const auto r = netxx_test::run_node({"--no-deprecation", driver, cases_path, node_out});
+      INFO(r.out);
+      REQUIRE(r.ok());
       node_lines = read_lines(node_out);
       our_lines = answer_all(cases);
     }

@@ -30,6 +30,8 @@
 
 #include <netxx/encoding.hpp>
 
+#include "node.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -46,41 +48,7 @@ namespace net = netxx;
 
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Runs a shell command, returning its exit status and stdout.
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, out};
-  char buf[1 << 16];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  return {::pclose(p), out};
-}
-
-// The Node binary from NETXX_NODE23, or "" with the reason it cannot be used.
-std::string node_binary(std::string& why) {
-  const std::string node = env("NETXX_NODE23");
-  if (node.empty()) {
-    why = "NETXX_NODE23 is not set (scripts/fetch-node.sh prints a Node v23.5.0 path; pass it to CMake)";
-    return "";
-  }
-  auto [rc, version] = run(shell_quote(node) + " --version 2>/dev/null");
-  if (rc != 0 || version.rfind("v23.5.0", 0) != 0) {
-    why = "NETXX_NODE23=" + node + " is not a working Node v23.5.0";
-    return "";
-  }
-  return node;
-}
+using netxx_test::env;
 
 std::string hex(std::string_view s) {
   static constexpr char d[] = "0123456789abcdef";
@@ -336,10 +304,11 @@ class node_run {
       std::ofstream f(dir_ + "/cases.txt", std::ios::binary);
       for (const auto& c : cases) f << c << '\n';
     }
-    auto [rc, out] = run(shell_quote(node) + " " + shell_quote(dir_ + "/driver.js") + " " + mode + " " +
-                         shell_quote(dir_ + "/cases.txt") + " 2>&1");
+    auto [rc, out, timed_out] = netxx_test::run_program({node, dir_ + "/driver.js", mode, dir_ + "/cases.txt"});
     if (!env("NETXX_DIFF_KEEP").empty()) std::ofstream(dir_ + "/answers.txt", std::ios::binary) << out;
-    INFO("node exit status " << rc << ", output starts: " << out.substr(0, 2000));
+    INFO("node exit status " << rc << (timed_out ? " (killed at the time bound)" : "")
+                             << ", output starts: " << out.substr(0, 2000));
+    REQUIRE(!timed_out);
     REQUIRE(rc == 0);
     REQUIRE(!out.empty());
     out.pop_back();  // the last newline
@@ -358,9 +327,8 @@ int scale() { return env("NETXX_DIFF_SCALE").empty() ? 1 : std::max(1, std::stoi
 }  // namespace
 
 TEST_CASE("string_decoder gives Node v23.5.0's pieces for every encoding and every way to cut the stream") {
-  std::string why;
-  const std::string node = node_binary(why);
-  if (node.empty()) NETXX_SKIP(why);
+  const std::string node = netxx_test::node_binary();
+  if (node.empty()) NETXX_SKIP(netxx_test::node_unavailable());
 
   const auto streams = decoder_streams(seed(), scale());
   std::size_t total_bytes = 0;
@@ -408,9 +376,8 @@ TEST_CASE("string_decoder gives Node v23.5.0's pieces for every encoding and eve
 }
 
 TEST_CASE("encode() gives Node v23.5.0's Buffer.from(text, enc) for every encoding") {
-  std::string why;
-  const std::string node = node_binary(why);
-  if (node.empty()) NETXX_SKIP(why);
+  const std::string node = netxx_test::node_binary();
+  if (node.empty()) NETXX_SKIP(netxx_test::node_unavailable());
 
   const auto strings = encoder_strings(seed(), scale());
   std::vector<std::string> cases;
@@ -438,9 +405,8 @@ TEST_CASE("encode() gives Node v23.5.0's Buffer.from(text, enc) for every encodi
 }
 
 TEST_CASE("encoding names and ERR_UNKNOWN_ENCODING are Node v23.5.0's") {
-  std::string why;
-  const std::string node = node_binary(why);
-  if (node.empty()) NETXX_SKIP(why);
+  const std::string node = netxx_test::node_binary();
+  if (node.empty()) NETXX_SKIP(netxx_test::node_unavailable());
 
   std::vector<std::string> names = {"utf8",   "utf-8",    "UTF8",    "UTF-8",     "Utf-8",    "ucs2",   "UCS2",
                                     "ucs-2",  "UCS-2",    "uCs-2",   "utf16le",   "UTF16LE",  "utf-16le",

@@ -1,8 +1,8 @@
 #pragma once
 // Helpers shared by the I/O tests: the backend under test, bounded runs,
 // descriptor counting, socket pairs on loopback and Unix sockets, raw
-// loopback connects, a reproducible byte stream and its writer, and Node
-// child processes.
+// loopback connects, a reproducible byte stream and its writer; Node and
+// child processes come from node.hpp.
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -37,6 +37,7 @@
 #include <netxx/net.hpp>
 
 #include "catch.hpp"
+#include "node.hpp"
 
 namespace netxx_test {
 
@@ -58,22 +59,49 @@ inline int open_fds() {
   return n;
 }
 
+namespace detail {
+/// A timer that aborts the test (instead of letting it hang) after limit_ms;
+/// unreferenced, so it keeps no run() going; closed when this goes.
+struct run_bound {
+  netxx::timer t;
+  explicit run_bound(std::int64_t limit_ms)
+      : t(netxx::set_timeout(
+            [limit_ms] {
+              std::fprintf(stderr, "test exceeded its %lld ms bound\n", static_cast<long long>(limit_ms));
+              std::abort();
+            },
+            limit_ms)) {
+    t.unref();
+  }
+  run_bound(const run_bound&) = delete;
+  run_bound& operator=(const run_bound&) = delete;
+  ~run_bound() { t.close(); }
+};
+}  // namespace detail
+
 /// Runs t on this thread's loop, failing the test (instead of hanging) if it
 /// has not completed after limit_ms.
 template <typename T>
 auto run_bounded(netxx::task<T> t, std::int64_t limit_ms = 20000) {
-  auto guard = netxx::set_timeout(
-      [limit_ms] {
-        std::fprintf(stderr, "test exceeded its %lld ms bound\n", static_cast<long long>(limit_ms));
-        std::abort();
-      },
-      limit_ms);
-  guard.unref();
-  struct closer {
-    netxx::timer& t;
-    ~closer() { t.close(); }
-  } c{guard};
+  detail::run_bound guard(limit_ms);
   return netxx::run(std::move(t));
+}
+
+/// netxx::run(): this thread's loop until nothing referenced is left,
+/// failing the test (instead of hanging) after limit_ms.
+inline void run_bounded(std::int64_t limit_ms = 20000) {
+  detail::run_bound guard(limit_ms);
+  netxx::run();
+}
+
+/// Runs the loop until pred() holds, failing the test (instead of hanging)
+/// after limit_ms.
+template <typename Pred>
+void run_until(Pred pred, int limit_ms = 10'000) {
+  auto body = [&]() -> netxx::task<> {
+    while (!pred()) co_await netxx::sleep(1);
+  };
+  run_bounded(body(), limit_ms);
 }
 
 /// A connected pair of non-blocking stream sockets of the given family
@@ -259,106 +287,6 @@ netxx::task<> write_stream(Socket s, byte_stream bs, std::uint64_t total, unsign
   } catch (const std::exception& e) {
     error += std::string("write: ") + e.what();
   }
-}
-
-// --- Node child processes ---------------------------------------------------------
-
-/// The Node v23.5.0 binary NETXX_NODE23 names, or "" when it is unset or not executable.
-inline std::string node_binary() {
-  const char* p = std::getenv("NETXX_NODE23");
-  if (!p || !*p || ::access(p, X_OK) != 0) return {};
-  return p;
-}
-
-/// A path in the temp directory, unique to this process.
-inline std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("netxx-" + std::to_string(::getpid()) + "-" + name)).string();
-}
-
-/// A file written with `text` in the temp directory, removed when this goes.
-struct temp_file {
-  std::string path;
-  temp_file(const std::string& name, std::string_view text) : path(temp_path(name)) { std::ofstream(path) << text; }
-  temp_file(const temp_file&) = delete;
-  ~temp_file() { std::filesystem::remove(path); }
-};
-
-/// A Node child. Its stdout is one end of a socketpair (not a pipe), so the
-/// loop's recv works on it with both backends.
-struct node_child {
-  pid_t pid = -1;
-  int out = -1;  // our end: non-blocking, close with the loop's close_now
-};
-
-/// Starts the program all[0] with arguments all[1..] (and this process's
-/// environment); the child dies with this process.
-inline node_child spawn_child(std::vector<std::string> all) {
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw std::runtime_error("socketpair failed");
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the child dies with the test
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(sv[1], STDOUT_FILENO);  // dup2 drops FD_CLOEXEC on the copy
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(sv[1]);
-  ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
-  return {pid, sv[0]};
-}
-
-/// Starts `node script args...`; the child dies with this process.
-inline node_child spawn_node(const std::string& script, const std::vector<std::string>& args) {
-  std::vector<std::string> all{node_binary(), script};
-  all.insert(all.end(), args.begin(), args.end());
-  return spawn_child(std::move(all));
-}
-
-/// Reads the child's stdout until a newline (the rest stays in `pending`).
-inline netxx::task<std::string> read_line(int fd, std::string& pending) {
-  auto& loop = netxx::loop::current();
-  std::array<std::byte, 256> buf;
-  for (;;) {
-    if (auto nl = pending.find('\n'); nl != std::string::npos) {
-      std::string line = pending.substr(0, nl);
-      pending.erase(0, nl + 1);
-      co_return line;
-    }
-    const netxx::io_result r = co_await loop.recv(fd, buf);
-    if (!r.ok() || r.value() == 0) {
-      std::string rest = std::move(pending);
-      pending.clear();
-      co_return rest;
-    }
-    pending.append(text(std::span(buf).first(r.value())));
-  }
-}
-
-/// Reads the child's stdout to its end (the child exited or closed it).
-inline netxx::task<std::string> read_all(int fd) {
-  auto& loop = netxx::loop::current();
-  std::string out;
-  std::array<std::byte, 256> buf;
-  for (;;) {
-    const netxx::io_result r = co_await loop.recv(fd, buf);
-    if (!r.ok() || r.value() == 0) break;
-    out.append(text(std::span(buf).first(r.value())));
-  }
-  co_return out;
-}
-
-/// Reaps the child without blocking the loop: its wait status.
-inline netxx::task<int> reap(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) co_await netxx::sleep(5);
-  co_return status;
 }
 
 }  // namespace netxx_test
