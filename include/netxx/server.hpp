@@ -6,10 +6,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <functional>
@@ -471,16 +469,9 @@ class basic_server {
   std::optional<address_info> address() const {
     if (!s_->listening) return std::nullopt;
     if (s_->domain == AF_UNIX) {
-      sockaddr_storage ss{};
-      socklen_t len = sizeof ss;
-      if (::getsockname(s_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
-      // A 108-byte path fills sun_path: the kernel's NUL after it lies
-      // beyond the array, inside ss, and so does the length it returns.
-      constexpr std::size_t off = offsetof(sockaddr_un, sun_path);
-      const std::size_t n = len > off ? std::min<std::size_t>(len, sizeof ss) - off : 0;
-      std::string path(reinterpret_cast<const char*>(&ss) + off, n);
-      if (!path.empty() && path[0] != '\0') path.resize(std::min(path.find('\0'), path.size()));
-      return address_info{{}, {}, 0, std::move(path)};
+      auto path = detail::unix_socket_path(s_->fd);
+      if (!path) return std::nullopt;
+      return address_info{{}, {}, 0, std::move(*path)};
     }
     auto a = detail::socket_name(s_->fd, true);
     if (!a) return std::nullopt;
@@ -576,47 +567,25 @@ class basic_server {
   }
 
   void listen_fd(int fd, int backlog) {
-    int type = 0;
-    socklen_t tl = sizeof type;
-    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
-      throw error(errc::err_invalid_fd_type, "Unsupported fd type: not a stream socket");
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    if (::listen(fd, backlog) != 0) throw error::from_uv("listen", errno_code(errno));
+    const auto fam = detail::stream_socket_family(fd);
+    if (!fam) throw error(errc::err_invalid_fd_type, "Unsupported fd type: not a stream socket");
+    if (int e = detail::listen_on(fd, backlog)) throw error::from_uv("listen", errno_code(e));
     s_->fd = fd;
-    s_->domain = ss.ss_family;
+    s_->domain = *fam;
     s_->listening = true;
   }
 
   void listen_unix(const listen_options& o, int backlog) {
-    sockaddr_storage ss{};
-    int err = 0;
     // Node's messages and err.address carry the path as given: an abstract
     // name with its leading NUL (not "@name", as ss(8) prints it).
     const std::string path(o.path);
-    auto len = detail::to_unix_sockaddr(path, ss, err);
-    if (!len) throw error::from_uv("listen", errno_code(err), path);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw error::from_uv("listen", errno_code(errno), path);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), *len) != 0 || ::listen(fd, backlog) != 0) {
-      int e = errno;
-      ::close(fd);
+    int fd = -1;
+    if (int e = detail::listen_unix(path, backlog, o.readable_all, o.writable_all, fd))
       throw error::from_uv("listen", errno_code(e), path);
-    }
-    const bool abstract = path[0] == '\0';
-    if (!abstract && (o.readable_all || o.writable_all)) {
-      // Node's readableAll / writableAll: the socket file's mode for others.
-      mode_t mode = S_IRUSR | S_IWUSR;
-      if (o.readable_all) mode |= S_IRGRP | S_IROTH;
-      if (o.writable_all) mode |= S_IWGRP | S_IWOTH;
-      ::chmod(path.c_str(), mode);
-    }
     s_->fd = fd;
     s_->domain = AF_UNIX;
     s_->listening = true;
-    if (!abstract) s_->unlink_path = path;
+    if (path[0] != '\0') s_->unlink_path = path;
   }
 
   void listen_tcp(const listen_options& o, int backlog) {
@@ -625,7 +594,7 @@ class basic_server {
     std::string host(o.host);
     if (host.empty()) {
       addr = socket_address::from_ipv6({}, port);  // `::`, dual-stack
-    } else if (auto p = parse_host(host, port)) {
+    } else if (auto p = detail::parse_host(host, port)) {
       addr = p;
     } else {
       // Node's listenAfterLookup: dns.lookup(host), the first address. Done
@@ -638,46 +607,19 @@ class basic_server {
       int sys_errno = 0;
       if (int rc = dns::detail::resolve(*ascii, 0, 0, dns::get_default_result_order(), false, found, sys_errno))
         throw dns::detail::getaddrinfo_error(rc, sys_errno, host);
-      addr = parse_host(found.front().address, port);
+      addr = detail::parse_host(found.front().address, port);
       if (!addr) throw error::from_dns("getaddrinfo", make_error_code(errc::enotfound), host);
     }
     int fd = -1;
-    int e = bind_listen(*addr, o, backlog, fd);
+    int e = detail::bind_listen(*addr, backlog, o.reuse_port, o.ipv6_only, fd);
     if (e == EAFNOSUPPORT && host.empty()) {  // no IPv6 on this machine: 0.0.0.0
       addr = socket_address::from_ipv4({}, port);
-      e = bind_listen(*addr, o, backlog, fd);
+      e = detail::bind_listen(*addr, backlog, o.reuse_port, o.ipv6_only, fd);
     }
     if (e != 0) throw error::from_uv("listen", errno_code(e), std::string(addr->address().view()), port);
     s_->fd = fd;
     s_->domain = addr->family() == family::ipv4 ? AF_INET : AF_INET6;
     s_->listening = true;
-  }
-
-  static std::optional<socket_address> parse_host(const std::string& host, std::uint16_t port) {
-    const int v = is_ip(host);
-    if (v == 0) return std::nullopt;
-    socket_address_options so;
-    so.address = host;
-    so.family = v == 4 ? family::ipv4 : family::ipv6;
-    so.port = port;
-    return socket_address(so);
-  }
-
-  static int bind_listen(const socket_address& addr, const listen_options& o, int backlog, int& out) {
-    sockaddr_storage ss{};
-    socklen_t len = detail::to_sockaddr(addr, ss);
-    int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return errno;
-    detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);  // as libuv: restart without TIME_WAIT trouble
-    if (o.reuse_port) detail::set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-    if (ss.ss_family == AF_INET6) detail::set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.ipv6_only ? 1 : 0);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, backlog) != 0) {
-      int e = errno;
-      ::close(fd);
-      return e;
-    }
-    out = fd;
-    return 0;
   }
 
   class accept_awaitable : public detail::io_op {

@@ -3,6 +3,7 @@
 // listening, Unix paths (filesystem and abstract), options, names.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstddef>
@@ -110,6 +112,101 @@ inline std::optional<socket_address> socket_name(int fd, bool local) noexcept {
                 : ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   if (r != 0) return std::nullopt;
   return from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+/// The path a Unix socket is bound to: a filesystem path, or an abstract name
+/// with its leading NUL ("" when unbound); std::nullopt when getsockname fails.
+inline std::optional<std::string> unix_socket_path(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  // A 108-byte path fills sun_path: the kernel's NUL after it lies
+  // beyond the array, inside ss, and so does the length it returns.
+  constexpr std::size_t off = offsetof(sockaddr_un, sun_path);
+  const std::size_t n = len > off ? std::min<std::size_t>(len, sizeof ss) - off : 0;
+  std::string path(reinterpret_cast<const char*>(&ss) + off, n);
+  if (!path.empty() && path[0] != '\0') path.resize(std::min(path.find('\0'), path.size()));
+  return path;
+}
+
+// --- listening (net.Server) -------------------------------------------------------
+
+/// `host` as an address with `port` when it is an IP literal (netxx's
+/// parser, zones included); std::nullopt for a name, which needs a lookup.
+inline std::optional<socket_address> parse_host(std::string_view host, std::uint16_t port) {
+  const int v = is_ip(host);
+  if (v == 0) return std::nullopt;
+  socket_address_options so;
+  so.address = host;
+  so.family = v == 4 ? family::ipv4 : family::ipv6;
+  so.port = port;
+  return socket_address(so);
+}
+
+/// A non-blocking TCP socket bound to `addr` and listening: 0 with the
+/// descriptor in `out`, or the errno (nothing left open). SO_REUSEADDR as
+/// libuv sets it (a restart is not refused over TIME_WAIT connections);
+/// SO_REUSEPORT and IPV6_V6ONLY as asked.
+inline int bind_listen(const socket_address& addr, int backlog, bool reuse_port, bool ipv6_only, int& out) noexcept {
+  sockaddr_storage ss{};
+  socklen_t len = to_sockaddr(addr, ss);
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  if (reuse_port) set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+  if (ss.ss_family == AF_INET6) set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, ipv6_only ? 1 : 0);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, backlog) != 0) {
+    int e = errno;
+    ::close(fd);
+    return e;
+  }
+  out = fd;
+  return 0;
+}
+
+/// A non-blocking Unix socket bound to `path` (a filesystem path or an
+/// abstract name) and listening: 0 with the descriptor in `out`, or the errno
+/// (EINVAL for a path that does not fit; nothing left open). Node's
+/// readableAll / writableAll open the socket file to group and others.
+inline int listen_unix(const std::string& path, int backlog, bool readable_all, bool writable_all, int& out) noexcept {
+  sockaddr_storage ss{};
+  int err = 0;
+  auto len = to_unix_sockaddr(path, ss, err);
+  if (!len) return err;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), *len) != 0 || ::listen(fd, backlog) != 0) {
+    int e = errno;
+    ::close(fd);
+    return e;
+  }
+  if (path[0] != '\0' && (readable_all || writable_all)) {
+    mode_t mode = S_IRUSR | S_IWUSR;
+    if (readable_all) mode |= S_IRGRP | S_IROTH;
+    if (writable_all) mode |= S_IWGRP | S_IWOTH;
+    ::chmod(path.c_str(), mode);
+  }
+  out = fd;
+  return 0;
+}
+
+/// The address family of `fd` (AF_UNSPEC when it has no name) if it is a
+/// stream socket; std::nullopt otherwise (Node's ERR_INVALID_FD_TYPE).
+inline std::optional<int> stream_socket_family(int fd) noexcept {
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) return std::nullopt;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  return ss.ss_family;
+}
+
+/// Node's listen({fd}) on a descriptor the caller made: non-blocking, then
+/// listening. 0 or the errno of listen().
+inline int listen_on(int fd, int backlog) noexcept {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return ::listen(fd, backlog) == 0 ? 0 : errno;
 }
 
 /// "IPv4" / "IPv6", as Node's address().family.
