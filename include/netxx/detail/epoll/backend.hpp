@@ -21,6 +21,7 @@
 #include "../block_pool.hpp"
 #include "../loop_core.hpp"
 #include "../op.hpp"
+#include "../try_io.hpp"
 
 NETXX_BEGIN_NAMESPACE
 namespace detail {
@@ -253,30 +254,11 @@ class epoll_backend {
           }
           break;
         case op_code::recv:
-          r = ::recv(op.fd, op.args.recv.buf, op.args.recv.len, op.args.recv.flags);
-          break;
         case op_code::read:
-          r = ::read(op.fd, op.args.recv.buf, op.args.recv.len);
-          break;
-        case op_code::recv_pooled: {
-          // The block is taken only now that bytes may be there, and given
-          // back if they were not.
-          std::byte* b = block_pool::take();
-          r = ::recv(op.fd, b, op.args.recv.len, 0);
-          const int err = errno;  // read below: giving the block back must not change it
-          if (r > 0)
-            op.args.recv.buf = b;
-          else
-            block_pool::give(b);
-          errno = err;
-          break;
-        }
+        case op_code::recv_pooled:
         case op_code::send:
-          r = ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL);
-          break;
         case op_code::sendmsg:
-          r = ::sendmsg(op.fd, op.args.sendmsg.msg, op.args.sendmsg.flags | MSG_NOSIGNAL);
-          break;
+          return try_io(op);
         case op_code::poll_in: {
           // Re-checked for real: an edge may belong to an earlier waiter
           // (drain() retries the queue in one go).

@@ -27,6 +27,7 @@
 #include "../block_pool.hpp"
 #include "../loop_core.hpp"
 #include "../op.hpp"
+#include "../try_io.hpp"
 
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #  define NETXX_IORING_SETUP_SINGLE_ISSUER (1U << 12)
@@ -451,26 +452,13 @@ class uring_backend {
     if (op.fd < 0 || static_cast<std::size_t>(op.fd) >= hints_.size()) return false;
     fd_hint& h = hints_[static_cast<std::size_t>(op.fd)];
     if (!h.streaming || !h.budget.spend(core_.turn())) return false;  // spent: the ring takes it
-    std::byte* block = pooled ? block_pool::take() : nullptr;
-    void* into = pooled ? block : op.args.recv.buf;
-    ssize_t r;
-    do {
-      r = recv ? ::recv(op.fd, into, op.args.recv.len, MSG_DONTWAIT)
-               : ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (r < 0 && errno == EINTR);
-    const int err = r < 0 ? errno : 0;
-    if (pooled) {
-      if (r > 0)
-        op.args.recv.buf = block;
-      else
-        block_pool::give(block);
-    }
-    if (err == EAGAIN || err == EWOULDBLOCK) {
+    const int r = try_io(op, MSG_DONTWAIT);
+    if (r == -EAGAIN) {
       h.streaming = false;  // drained (recv) or full (send): back to the ring
       return false;
     }
     if (recv && r >= 0 && static_cast<std::size_t>(r) < op.args.recv.len) h.streaming = false;
-    op.result = r < 0 ? -err : static_cast<int>(r);
+    op.result = r;
     return true;
   }
 
