@@ -1,4 +1,7 @@
 // The error model: errno and Node's codes behind one std::error_code.
+#include <set>
+#include <string_view>
+
 #include "net_test.hpp"
 
 TEST_CASE("system errors carry Node's code strings", "[errors]") {
@@ -51,4 +54,34 @@ TEST_CASE("netxx::error is a std::system_error whose what() is Node's message", 
   net::error plain(net::errc::abort_err);
   CHECK(std::string(plain.what()) == "The operation was aborted");
   CHECK(plain.errno_value() == 0);
+}
+
+TEST_CASE("every errc has a code string and a message, and no two share a code string", "[errors]") {
+  // errc_table is generated from the same list as the enum: walking it walks every errc.
+  std::set<std::string_view> codes;
+  int expected_value = 1;
+  for (const auto& row : net::detail::errc_table) {
+    CAPTURE(static_cast<int>(row.value), row.code);
+    CHECK(static_cast<int>(row.value) == expected_value++);  // 1, 2, ...: 0 stays success
+    CHECK_FALSE(row.code.empty());
+    CHECK_FALSE(row.message.empty());
+    CHECK(codes.insert(row.code).second);
+    const std::error_code ec = row.value;
+    CHECK(net::code_string(ec) == row.code);
+    CHECK(ec.message() == row.message);
+    CHECK(std::string(net::error(row.value).what()) == row.message);
+  }
+  CHECK(codes.size() == std::size(net::detail::errc_table));
+  std::set<std::string_view> names;
+  std::set<int> values;
+  for (const auto& row : net::detail::errno_table) {
+    CAPTURE(row.value, row.name);
+    CHECK_FALSE(row.name.empty());
+    CHECK_FALSE(row.description.empty());
+    CHECK(names.insert(row.name).second);
+    CHECK(values.insert(row.value).second);
+    CHECK(net::code_string(net::errno_code(row.value)) == row.name);
+  }
+  static_assert(net::detail::errc_name(net::errc::err_invalid_addrtype) == "ERR_INVALID_ADDRESS_FAMILY");
+  static_assert(net::detail::uv_description(EADDRINUSE) == "address already in use");
 }

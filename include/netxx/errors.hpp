@@ -23,46 +23,132 @@
 
 #include "config.hpp"
 
+// clang-format off
+/// Node's own error codes, one row each: X(enumerator, value, Node's `code`
+/// string, default message). The value is part of the ABI (never reuse one);
+/// 0 is success in std::error_code, so they start at 1. errc, errc_name,
+/// errc_message and errc_table are all generated from this one list, as
+/// libuv generates uv_err_name and uv_strerror from UV_ERRNO_MAP.
+#define NETXX_ERRC_MAP(X) \
+  /* an AbortSignal (std::stop_token) fired */ \
+  X(abort_err, 1, "ABORT_ERR", "The operation was aborted") \
+  X(err_invalid_arg_type, 2, "ERR_INVALID_ARG_TYPE", "Invalid argument type") \
+  X(err_invalid_arg_value, 3, "ERR_INVALID_ARG_VALUE", "Invalid argument value") \
+  X(err_out_of_range, 4, "ERR_OUT_OF_RANGE", "Value out of range") \
+  X(err_missing_args, 5, "ERR_MISSING_ARGS", "Missing arguments") \
+  X(err_socket_bad_port, 6, "ERR_SOCKET_BAD_PORT", "Port should be >= 0 and < 65536") \
+  X(err_socket_closed, 7, "ERR_SOCKET_CLOSED", "Socket is closed") \
+  X(err_socket_closed_before_connection, 8, "ERR_SOCKET_CLOSED_BEFORE_CONNECTION", "Socket closed before the connection was established") \
+  X(err_socket_connection_timeout, 9, "ERR_SOCKET_CONNECTION_TIMEOUT", "Socket connection timeout") \
+  X(err_server_already_listen, 10, "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.") \
+  X(err_server_not_running, 11, "ERR_SERVER_NOT_RUNNING", "Server is not running.") \
+  X(err_invalid_handle_type, 12, "ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent") \
+  X(err_invalid_fd_type, 13, "ERR_INVALID_FD_TYPE", "Unsupported fd type") \
+  X(err_ip_blocked, 14, "ERR_IP_BLOCKED", "IP is blocked") \
+  X(err_stream_write_after_end, 15, "ERR_STREAM_WRITE_AFTER_END", "write after end") \
+  X(err_stream_destroyed, 16, "ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed") \
+  X(err_stream_push_after_eof, 17, "ERR_STREAM_PUSH_AFTER_EOF", "stream.push() after EOF") \
+  X(err_multiple_callback, 18, "ERR_MULTIPLE_CALLBACK", "Callback called multiple times") \
+  X(err_unknown_encoding, 19, "ERR_UNKNOWN_ENCODING", "Unknown encoding") \
+  X(err_invalid_ip_address, 20, "ERR_INVALID_IP_ADDRESS", "Invalid IP address") \
+  X(err_invalid_addrtype, 21, "ERR_INVALID_ADDRESS_FAMILY", "Invalid address family") \
+  /* "error" emitted with no listener */ \
+  X(err_unhandled_error, 22, "ERR_UNHANDLED_ERROR", "Unhandled error.") \
+  /* netxx only: the forced NETXX_BACKEND cannot be set up */ \
+  X(err_backend_unavailable, 23, "ERR_NETXX_BACKEND_UNAVAILABLE", "The requested I/O backend cannot be set up") \
+  /* DNS (dns.lookup): Node reports getaddrinfo failures with these codes. */ \
+  X(enotfound, 24, "ENOTFOUND", "getaddrinfo ENOTFOUND") \
+  X(eai_again, 25, "EAI_AGAIN", "getaddrinfo EAI_AGAIN") \
+  X(eai_fail, 26, "EAI_FAIL", "getaddrinfo EAI_FAIL") \
+  X(eai_family, 27, "EAI_FAMILY", "getaddrinfo EAI_FAMILY") \
+  X(eai_badflags, 28, "EAI_BADFLAGS", "getaddrinfo EAI_BADFLAGS") \
+  X(eai_service, 29, "EAI_SERVICE", "getaddrinfo EAI_SERVICE") \
+  X(eai_nodata, 30, "ENODATA", "getaddrinfo ENODATA") \
+  X(eai_memory, 31, "EAI_MEMORY", "getaddrinfo EAI_MEMORY") \
+  /* net.SocketAddress given text that is no IP address */ \
+  X(err_invalid_address, 32, "ERR_INVALID_ADDRESS", "Invalid socket address") \
+  X(eai_addrfamily, 33, "EAI_ADDRFAMILY", "getaddrinfo EAI_ADDRFAMILY") \
+  X(eai_socktype, 34, "EAI_SOCKTYPE", "getaddrinfo EAI_SOCKTYPE")
+
+/// errno values a network program meets on Linux, one row each: X(errno,
+/// libuv's name (Node's `code`), libuv's description, which Node's
+/// uvException puts in its message: "listen EADDRINUSE: address already in use").
+#define NETXX_ERRNO_MAP(X) \
+  X(EPERM, "EPERM", "operation not permitted") \
+  X(ENOENT, "ENOENT", "no such file or directory") \
+  X(ESRCH, "ESRCH", "no such process") \
+  X(EINTR, "EINTR", "interrupted system call") \
+  X(EIO, "EIO", "i/o error") \
+  X(ENXIO, "ENXIO", "no such device or address") \
+  X(E2BIG, "E2BIG", "argument list too long") \
+  X(EBADF, "EBADF", "bad file descriptor") \
+  X(EAGAIN, "EAGAIN", "resource temporarily unavailable") \
+  X(ENOMEM, "ENOMEM", "not enough memory") \
+  X(EACCES, "EACCES", "permission denied") \
+  X(EFAULT, "EFAULT", "bad address in system call argument") \
+  X(EBUSY, "EBUSY", "resource busy or locked") \
+  X(EEXIST, "EEXIST", "file already exists") \
+  X(EXDEV, "EXDEV", "cross-device link not permitted") \
+  X(ENODEV, "ENODEV", "no such device") \
+  X(ENOTDIR, "ENOTDIR", "not a directory") \
+  X(EISDIR, "EISDIR", "illegal operation on a directory") \
+  X(EINVAL, "EINVAL", "invalid argument") \
+  X(ENFILE, "ENFILE", "file table overflow") \
+  X(EMFILE, "EMFILE", "too many open files") \
+  X(ENOTTY, "ENOTTY", "inappropriate ioctl for device") \
+  X(ETXTBSY, "ETXTBSY", "text file is busy") \
+  X(EFBIG, "EFBIG", "file too large") \
+  X(ENOSPC, "ENOSPC", "no space left on device") \
+  X(ESPIPE, "ESPIPE", "invalid seek") \
+  X(EROFS, "EROFS", "read-only file system") \
+  X(EMLINK, "EMLINK", "too many links") \
+  X(EPIPE, "EPIPE", "broken pipe") \
+  X(ERANGE, "ERANGE", "result too large") \
+  X(ENAMETOOLONG, "ENAMETOOLONG", "name too long") \
+  X(ENOSYS, "ENOSYS", "function not implemented") \
+  X(ENOTEMPTY, "ENOTEMPTY", "directory not empty") \
+  X(ELOOP, "ELOOP", "too many symbolic links encountered") \
+  X(ENODATA, "ENODATA", "no data available") \
+  X(EPROTO, "EPROTO", "protocol error") \
+  X(EOVERFLOW, "EOVERFLOW", "value too large for defined data type") \
+  X(EILSEQ, "EILSEQ", "illegal byte sequence") \
+  X(ENOTSOCK, "ENOTSOCK", "socket operation on non-socket") \
+  X(EDESTADDRREQ, "EDESTADDRREQ", "unknown error") /* no description kept yet */ \
+  X(EMSGSIZE, "EMSGSIZE", "message too long") \
+  X(EPROTOTYPE, "EPROTOTYPE", "protocol wrong type for socket") \
+  X(ENOPROTOOPT, "ENOPROTOOPT", "unknown error") /* no description kept yet */ \
+  X(EPROTONOSUPPORT, "EPROTONOSUPPORT", "protocol not supported") \
+  X(ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", "unknown error") /* no description kept yet */ \
+  X(EOPNOTSUPP, "ENOTSUP", "operation not supported on socket") \
+  X(EAFNOSUPPORT, "EAFNOSUPPORT", "address family not supported") \
+  X(EADDRINUSE, "EADDRINUSE", "address already in use") \
+  X(EADDRNOTAVAIL, "EADDRNOTAVAIL", "address not available") \
+  X(ENETDOWN, "ENETDOWN", "network is down") \
+  X(ENETUNREACH, "ENETUNREACH", "network is unreachable") \
+  X(ENETRESET, "ENETRESET", "unknown error") /* no description kept yet */ \
+  X(ECONNABORTED, "ECONNABORTED", "software caused connection abort") \
+  X(ECONNRESET, "ECONNRESET", "connection reset by peer") \
+  X(ENOBUFS, "ENOBUFS", "no buffer space available") \
+  X(EISCONN, "EISCONN", "socket is already connected") \
+  X(ENOTCONN, "ENOTCONN", "socket is not connected") \
+  X(ESHUTDOWN, "ESHUTDOWN", "cannot send after transport endpoint shutdown") \
+  X(ETIMEDOUT, "ETIMEDOUT", "connection timed out") \
+  X(ECONNREFUSED, "ECONNREFUSED", "connection refused") \
+  X(EHOSTDOWN, "EHOSTDOWN", "host is down") \
+  X(EHOSTUNREACH, "EHOSTUNREACH", "host is unreachable") \
+  X(EALREADY, "EALREADY", "connection already in progress") \
+  X(EINPROGRESS, "EINPROGRESS", "unknown error") /* no description kept yet */ \
+  X(ECANCELED, "ECANCELED", "operation canceled")
+// clang-format on
+
 NETXX_BEGIN_NAMESPACE
 
 /// Node's own error codes (the `code` property of Node's errors that are not
-/// errno values). Values start at 1: 0 means success in std::error_code.
+/// errno values), from NETXX_ERRC_MAP.
 enum class errc : int {
-  abort_err = 1,                      // ABORT_ERR: an AbortSignal (std::stop_token) fired
-  err_invalid_arg_type,               // ERR_INVALID_ARG_TYPE
-  err_invalid_arg_value,              // ERR_INVALID_ARG_VALUE
-  err_out_of_range,                   // ERR_OUT_OF_RANGE
-  err_missing_args,                   // ERR_MISSING_ARGS
-  err_socket_bad_port,                // ERR_SOCKET_BAD_PORT
-  err_socket_closed,                  // ERR_SOCKET_CLOSED
-  err_socket_closed_before_connection,// ERR_SOCKET_CLOSED_BEFORE_CONNECTION
-  err_socket_connection_timeout,      // ERR_SOCKET_CONNECTION_TIMEOUT
-  err_server_already_listen,          // ERR_SERVER_ALREADY_LISTEN
-  err_server_not_running,             // ERR_SERVER_NOT_RUNNING
-  err_invalid_handle_type,            // ERR_INVALID_HANDLE_TYPE
-  err_invalid_fd_type,                // ERR_INVALID_FD_TYPE
-  err_ip_blocked,                     // ERR_IP_BLOCKED
-  err_stream_write_after_end,         // ERR_STREAM_WRITE_AFTER_END
-  err_stream_destroyed,               // ERR_STREAM_DESTROYED
-  err_stream_push_after_eof,          // ERR_STREAM_PUSH_AFTER_EOF
-  err_multiple_callback,              // ERR_MULTIPLE_CALLBACK
-  err_unknown_encoding,               // ERR_UNKNOWN_ENCODING
-  err_invalid_ip_address,             // ERR_INVALID_IP_ADDRESS
-  err_invalid_addrtype,               // ERR_INVALID_ADDRESS_FAMILY
-  err_unhandled_error,                // ERR_UNHANDLED_ERROR: "error" emitted with no listener
-  err_backend_unavailable,            // netxx only: the forced NETXX_BACKEND cannot be set up
-  // DNS (dns.lookup): Node reports getaddrinfo failures with these codes.
-  enotfound,                          // ENOTFOUND
-  eai_again,                          // EAI_AGAIN
-  eai_fail,                           // EAI_FAIL
-  eai_family,                         // EAI_FAMILY
-  eai_badflags,                       // EAI_BADFLAGS
-  eai_service,                        // EAI_SERVICE
-  eai_nodata,                         // ENODATA
-  eai_memory,                         // EAI_MEMORY
-  err_invalid_address,                // ERR_INVALID_ADDRESS: net.SocketAddress given text that is no IP address
-  eai_addrfamily,                     // EAI_ADDRFAMILY
-  eai_socktype,                       // EAI_SOCKTYPE
+#define NETXX_ERRC_ENUMERATOR(e, value, code, message) e = value,
+  NETXX_ERRC_MAP(NETXX_ERRC_ENUMERATOR)
+#undef NETXX_ERRC_ENUMERATOR
 };
 
 NETXX_END_NAMESPACE
@@ -77,40 +163,11 @@ namespace detail {
 
 constexpr std::string_view errc_name(errc e) noexcept {
   switch (e) {
-    case errc::abort_err: return "ABORT_ERR";
-    case errc::err_invalid_arg_type: return "ERR_INVALID_ARG_TYPE";
-    case errc::err_invalid_arg_value: return "ERR_INVALID_ARG_VALUE";
-    case errc::err_out_of_range: return "ERR_OUT_OF_RANGE";
-    case errc::err_missing_args: return "ERR_MISSING_ARGS";
-    case errc::err_socket_bad_port: return "ERR_SOCKET_BAD_PORT";
-    case errc::err_socket_closed: return "ERR_SOCKET_CLOSED";
-    case errc::err_socket_closed_before_connection: return "ERR_SOCKET_CLOSED_BEFORE_CONNECTION";
-    case errc::err_socket_connection_timeout: return "ERR_SOCKET_CONNECTION_TIMEOUT";
-    case errc::err_server_already_listen: return "ERR_SERVER_ALREADY_LISTEN";
-    case errc::err_server_not_running: return "ERR_SERVER_NOT_RUNNING";
-    case errc::err_invalid_handle_type: return "ERR_INVALID_HANDLE_TYPE";
-    case errc::err_invalid_fd_type: return "ERR_INVALID_FD_TYPE";
-    case errc::err_ip_blocked: return "ERR_IP_BLOCKED";
-    case errc::err_stream_write_after_end: return "ERR_STREAM_WRITE_AFTER_END";
-    case errc::err_stream_destroyed: return "ERR_STREAM_DESTROYED";
-    case errc::err_stream_push_after_eof: return "ERR_STREAM_PUSH_AFTER_EOF";
-    case errc::err_multiple_callback: return "ERR_MULTIPLE_CALLBACK";
-    case errc::err_unknown_encoding: return "ERR_UNKNOWN_ENCODING";
-    case errc::err_invalid_ip_address: return "ERR_INVALID_IP_ADDRESS";
-    case errc::err_invalid_addrtype: return "ERR_INVALID_ADDRESS_FAMILY";
-    case errc::err_unhandled_error: return "ERR_UNHANDLED_ERROR";
-    case errc::err_backend_unavailable: return "ERR_NETXX_BACKEND_UNAVAILABLE";
-    case errc::enotfound: return "ENOTFOUND";
-    case errc::eai_again: return "EAI_AGAIN";
-    case errc::eai_fail: return "EAI_FAIL";
-    case errc::eai_family: return "EAI_FAMILY";
-    case errc::eai_badflags: return "EAI_BADFLAGS";
-    case errc::eai_service: return "EAI_SERVICE";
-    case errc::eai_nodata: return "ENODATA";
-    case errc::eai_memory: return "EAI_MEMORY";
-    case errc::err_invalid_address: return "ERR_INVALID_ADDRESS";
-    case errc::eai_addrfamily: return "EAI_ADDRFAMILY";
-    case errc::eai_socktype: return "EAI_SOCKTYPE";
+#define NETXX_ERRC_NAME_CASE(e, value, code, message) \
+  case errc::e:                                      \
+    return code;
+    NETXX_ERRC_MAP(NETXX_ERRC_NAME_CASE)
+#undef NETXX_ERRC_NAME_CASE
   }
   return "ERR_UNKNOWN";
 }
@@ -118,113 +175,36 @@ constexpr std::string_view errc_name(errc e) noexcept {
 // The default message of each Node code, used when the raiser gives none.
 constexpr std::string_view errc_message(errc e) noexcept {
   switch (e) {
-    case errc::abort_err: return "The operation was aborted";
-    case errc::err_invalid_arg_type: return "Invalid argument type";
-    case errc::err_invalid_arg_value: return "Invalid argument value";
-    case errc::err_out_of_range: return "Value out of range";
-    case errc::err_missing_args: return "Missing arguments";
-    case errc::err_socket_bad_port: return "Port should be >= 0 and < 65536";
-    case errc::err_socket_closed: return "Socket is closed";
-    case errc::err_socket_closed_before_connection: return "Socket closed before the connection was established";
-    case errc::err_socket_connection_timeout: return "Socket connection timeout";
-    case errc::err_server_already_listen: return "Listen method has been called more than once without closing.";
-    case errc::err_server_not_running: return "Server is not running.";
-    case errc::err_invalid_handle_type: return "This handle type cannot be sent";
-    case errc::err_invalid_fd_type: return "Unsupported fd type";
-    case errc::err_ip_blocked: return "IP is blocked";
-    case errc::err_stream_write_after_end: return "write after end";
-    case errc::err_stream_destroyed: return "Cannot call write after a stream was destroyed";
-    case errc::err_stream_push_after_eof: return "stream.push() after EOF";
-    case errc::err_multiple_callback: return "Callback called multiple times";
-    case errc::err_unknown_encoding: return "Unknown encoding";
-    case errc::err_invalid_ip_address: return "Invalid IP address";
-    case errc::err_invalid_addrtype: return "Invalid address family";
-    case errc::err_unhandled_error: return "Unhandled error.";
-    case errc::err_backend_unavailable: return "The requested I/O backend cannot be set up";
-    case errc::enotfound: return "getaddrinfo ENOTFOUND";
-    case errc::eai_again: return "getaddrinfo EAI_AGAIN";
-    case errc::eai_fail: return "getaddrinfo EAI_FAIL";
-    case errc::eai_family: return "getaddrinfo EAI_FAMILY";
-    case errc::eai_badflags: return "getaddrinfo EAI_BADFLAGS";
-    case errc::eai_service: return "getaddrinfo EAI_SERVICE";
-    case errc::eai_nodata: return "getaddrinfo ENODATA";
-    case errc::eai_memory: return "getaddrinfo EAI_MEMORY";
-    case errc::err_invalid_address: return "Invalid socket address";
-    case errc::eai_addrfamily: return "getaddrinfo EAI_ADDRFAMILY";
-    case errc::eai_socktype: return "getaddrinfo EAI_SOCKTYPE";
+#define NETXX_ERRC_MESSAGE_CASE(e, value, code, message) \
+  case errc::e:                                         \
+    return message;
+    NETXX_ERRC_MAP(NETXX_ERRC_MESSAGE_CASE)
+#undef NETXX_ERRC_MESSAGE_CASE
   }
   return "Unknown netxx error";
 }
 
-// errno -> the name Node (libuv) gives it. Only the Linux values a network
-// program meets; anything else reads "UNKNOWN", as libuv says.
+/// A row of NETXX_ERRC_MAP, for code that walks every errc.
+struct errc_info {
+  errc value;
+  std::string_view code;
+  std::string_view message;
+};
+inline constexpr errc_info errc_table[] = {
+#define NETXX_ERRC_ROW(e, value, code, message) {errc::e, code, message},
+    NETXX_ERRC_MAP(NETXX_ERRC_ROW)
+#undef NETXX_ERRC_ROW
+};
+
+// errno -> the name Node (libuv) gives it. Only the values in
+// NETXX_ERRNO_MAP; anything else reads "UNKNOWN", as libuv says.
 constexpr std::string_view errno_name(int ev) noexcept {
   switch (ev) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EIO: return "EIO";
-    case ENXIO: return "ENXIO";
-    case E2BIG: return "E2BIG";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case EXDEV: return "EXDEV";
-    case ENODEV: return "ENODEV";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case ENFILE: return "ENFILE";
-    case EMFILE: return "EMFILE";
-    case ENOTTY: return "ENOTTY";
-    case ETXTBSY: return "ETXTBSY";
-    case EFBIG: return "EFBIG";
-    case ENOSPC: return "ENOSPC";
-    case ESPIPE: return "ESPIPE";
-    case EROFS: return "EROFS";
-    case EMLINK: return "EMLINK";
-    case EPIPE: return "EPIPE";
-    case ERANGE: return "ERANGE";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case ENOSYS: return "ENOSYS";
-    case ENOTEMPTY: return "ENOTEMPTY";
-    case ELOOP: return "ELOOP";
-    case ENODATA: return "ENODATA";
-    case EPROTO: return "EPROTO";
-    case EOVERFLOW: return "EOVERFLOW";
-    case EILSEQ: return "EILSEQ";
-    case ENOTSOCK: return "ENOTSOCK";
-    case EDESTADDRREQ: return "EDESTADDRREQ";
-    case EMSGSIZE: return "EMSGSIZE";
-    case EPROTOTYPE: return "EPROTOTYPE";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
-    case EOPNOTSUPP: return "ENOTSUP";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case ENETDOWN: return "ENETDOWN";
-    case ENETUNREACH: return "ENETUNREACH";
-    case ENETRESET: return "ENETRESET";
-    case ECONNABORTED: return "ECONNABORTED";
-    case ECONNRESET: return "ECONNRESET";
-    case ENOBUFS: return "ENOBUFS";
-    case EISCONN: return "EISCONN";
-    case ENOTCONN: return "ENOTCONN";
-    case ESHUTDOWN: return "ESHUTDOWN";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case EHOSTDOWN: return "EHOSTDOWN";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case EALREADY: return "EALREADY";
-    case EINPROGRESS: return "EINPROGRESS";
-    case ECANCELED: return "ECANCELED";
+#define NETXX_ERRNO_NAME_CASE(value, name, description) \
+  case value:                                          \
+    return name;
+    NETXX_ERRNO_MAP(NETXX_ERRNO_NAME_CASE)
+#undef NETXX_ERRNO_NAME_CASE
     default: return "UNKNOWN";
   }
 }
@@ -233,69 +213,26 @@ constexpr std::string_view errno_name(int ev) noexcept {
 // of errors it builds with uvException: "listen EADDRINUSE: address already in use".
 constexpr std::string_view uv_description(int ev) noexcept {
   switch (ev) {
-    case E2BIG: return "argument list too long";
-    case EACCES: return "permission denied";
-    case EADDRINUSE: return "address already in use";
-    case EADDRNOTAVAIL: return "address not available";
-    case EAFNOSUPPORT: return "address family not supported";
-    case EAGAIN: return "resource temporarily unavailable";
-    case EALREADY: return "connection already in progress";
-    case EBADF: return "bad file descriptor";
-    case EBUSY: return "resource busy or locked";
-    case ECANCELED: return "operation canceled";
-    case ECONNABORTED: return "software caused connection abort";
-    case ECONNREFUSED: return "connection refused";
-    case ECONNRESET: return "connection reset by peer";
-    case EEXIST: return "file already exists";
-    case EFAULT: return "bad address in system call argument";
-    case EFBIG: return "file too large";
-    case EHOSTDOWN: return "host is down";
-    case EHOSTUNREACH: return "host is unreachable";
-    case EINTR: return "interrupted system call";
-    case EINVAL: return "invalid argument";
-    case EIO: return "i/o error";
-    case EISCONN: return "socket is already connected";
-    case EISDIR: return "illegal operation on a directory";
-    case ELOOP: return "too many symbolic links encountered";
-    case EMFILE: return "too many open files";
-    case EMLINK: return "too many links";
-    case EMSGSIZE: return "message too long";
-    case ENAMETOOLONG: return "name too long";
-    case ENETDOWN: return "network is down";
-    case ENETUNREACH: return "network is unreachable";
-    case ENFILE: return "file table overflow";
-    case ENOBUFS: return "no buffer space available";
-    case ENODEV: return "no such device";
-    case ENOENT: return "no such file or directory";
-    case ENOMEM: return "not enough memory";
-    case ENOSPC: return "no space left on device";
-    case ENOSYS: return "function not implemented";
-    case ENOTCONN: return "socket is not connected";
-    case ENOTDIR: return "not a directory";
-    case ENOTEMPTY: return "directory not empty";
-    case ENOTSOCK: return "socket operation on non-socket";
-    case EOPNOTSUPP: return "operation not supported on socket";
-    case ENOTTY: return "inappropriate ioctl for device";
-    case ENXIO: return "no such device or address";
-    case EOVERFLOW: return "value too large for defined data type";
-    case EPERM: return "operation not permitted";
-    case EPIPE: return "broken pipe";
-    case EPROTO: return "protocol error";
-    case EPROTONOSUPPORT: return "protocol not supported";
-    case EPROTOTYPE: return "protocol wrong type for socket";
-    case ERANGE: return "result too large";
-    case EROFS: return "read-only file system";
-    case ESHUTDOWN: return "cannot send after transport endpoint shutdown";
-    case ESPIPE: return "invalid seek";
-    case ESRCH: return "no such process";
-    case ETIMEDOUT: return "connection timed out";
-    case ETXTBSY: return "text file is busy";
-    case EXDEV: return "cross-device link not permitted";
-    case EILSEQ: return "illegal byte sequence";
-    case ENODATA: return "no data available";
+#define NETXX_ERRNO_DESCRIPTION_CASE(value, name, description) \
+  case value:                                                 \
+    return description;
+    NETXX_ERRNO_MAP(NETXX_ERRNO_DESCRIPTION_CASE)
+#undef NETXX_ERRNO_DESCRIPTION_CASE
     default: return "unknown error";
   }
 }
+
+/// A row of NETXX_ERRNO_MAP, for code that walks every errno netxx names.
+struct errno_info {
+  int value;
+  std::string_view name;
+  std::string_view description;
+};
+inline constexpr errno_info errno_table[] = {
+#define NETXX_ERRNO_ROW(value, name, description) {value, name, description},
+    NETXX_ERRNO_MAP(NETXX_ERRNO_ROW)
+#undef NETXX_ERRNO_ROW
+};
 
 class netxx_category_impl final : public std::error_category {
  public:
