@@ -85,3 +85,14 @@ TEST_CASE("every errc has a code string and a message, and no two share a code s
   static_assert(net::detail::errc_name(net::errc::err_invalid_addrtype) == "ERR_INVALID_ADDRESS_FAMILY");
   static_assert(net::detail::uv_description(EADDRINUSE) == "address already in use");
 }
+
+TEST_CASE("the socket-option and socket-type errnos read with libuv's descriptions, as Node's messages do",
+          "[errors]") {
+  // util.getSystemErrorMessage in Node v23.5.0.
+  CHECK(net::error::from_uv("bind", net::errno_code(EDESTADDRREQ)).message() ==
+        "bind EDESTADDRREQ: destination address required");
+  CHECK(net::error::from_uv("setsockopt", net::errno_code(ENOPROTOOPT)).message() ==
+        "setsockopt ENOPROTOOPT: protocol not available");
+  CHECK(net::error::from_uv("socket", net::errno_code(ESOCKTNOSUPPORT)).message() ==
+        "socket ESOCKTNOSUPPORT: socket type not supported");
+}

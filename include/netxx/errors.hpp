@@ -113,19 +113,19 @@
   X(EOVERFLOW, "EOVERFLOW", "value too large for defined data type") \
   X(EILSEQ, "EILSEQ", "illegal byte sequence") \
   X(ENOTSOCK, "ENOTSOCK", "socket operation on non-socket") \
-  X(EDESTADDRREQ, "EDESTADDRREQ", "unknown error") /* no description kept yet */ \
+  X(EDESTADDRREQ, "EDESTADDRREQ", "destination address required") \
   X(EMSGSIZE, "EMSGSIZE", "message too long") \
   X(EPROTOTYPE, "EPROTOTYPE", "protocol wrong type for socket") \
-  X(ENOPROTOOPT, "ENOPROTOOPT", "unknown error") /* no description kept yet */ \
+  X(ENOPROTOOPT, "ENOPROTOOPT", "protocol not available") \
   X(EPROTONOSUPPORT, "EPROTONOSUPPORT", "protocol not supported") \
-  X(ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", "unknown error") /* no description kept yet */ \
+  X(ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", "socket type not supported") \
   X(EOPNOTSUPP, "ENOTSUP", "operation not supported on socket") \
   X(EAFNOSUPPORT, "EAFNOSUPPORT", "address family not supported") \
   X(EADDRINUSE, "EADDRINUSE", "address already in use") \
   X(EADDRNOTAVAIL, "EADDRNOTAVAIL", "address not available") \
   X(ENETDOWN, "ENETDOWN", "network is down") \
   X(ENETUNREACH, "ENETUNREACH", "network is unreachable") \
-  X(ENETRESET, "ENETRESET", "unknown error") /* no description kept yet */ \
+  X(ENETRESET, "ENETRESET", "unknown error") /* libuv has none: Node says "Unknown system error -102" */ \
   X(ECONNABORTED, "ECONNABORTED", "software caused connection abort") \
   X(ECONNRESET, "ECONNRESET", "connection reset by peer") \
   X(ENOBUFS, "ENOBUFS", "no buffer space available") \
@@ -137,7 +137,7 @@
   X(EHOSTDOWN, "EHOSTDOWN", "host is down") \
   X(EHOSTUNREACH, "EHOSTUNREACH", "host is unreachable") \
   X(EALREADY, "EALREADY", "connection already in progress") \
-  X(EINPROGRESS, "EINPROGRESS", "unknown error") /* no description kept yet */ \
+  X(EINPROGRESS, "EINPROGRESS", "unknown error") /* libuv has none: Node says "Unknown system error -115" */ \
   X(ECANCELED, "ECANCELED", "operation canceled")
 // clang-format on
 
