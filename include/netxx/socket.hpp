@@ -90,7 +90,7 @@ class basic_socket {
     st.no_delay_on_connect = o.no_delay;
     st.keep_alive_on_connect = o.keep_alive;
     st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
-    st.blocks = o.block_list;
+    st.connect.blocks = o.block_list;
     if (o.onread.callback && (!o.onread.buffer.empty() || o.onread.buffer_fn)) {
       st.onread = o.onread;
       st.onread_buf = o.onread.buffer_fn ? o.onread.buffer_fn() : o.onread.buffer;
@@ -333,7 +333,7 @@ class basic_socket {
   /// Happy Eyeballs attempt; std::nullopt when the family was not auto-selected.
   std::optional<std::vector<std::string>> auto_select_family_attempted_addresses() const {
     if (!s_) return std::nullopt;
-    return s_->attempted_addresses;
+    return s_->connect.attempted_addresses;
   }
 
   /// socket.setTimeout(timeout[, callback]): "timeout" after `ms` of
@@ -371,7 +371,7 @@ class basic_socket {
       return *this;
     }
     if (s_->domain == AF_UNIX && !s_->connecting) throw error(errc::err_invalid_handle_type);
-    if (s_->connecting && s_->host.find('/') != std::string::npos && s_->port == 0 && !s_->multiple)
+    if (s_->connecting && s_->connect.is_ipc())
       throw error(errc::err_invalid_handle_type);
     s_->reset_on_destroy = true;
     if (!s_->connecting) s_->destroy({});
@@ -480,89 +480,7 @@ class basic_socket {
     if (s_->onread.callback && readable) s_->start_flowing();
   }
 
-  void start_connect(const connect_options& o) {
-    auto& st = *s_;
-    if (o.path.empty() && !o.port)
-      throw error(errc::err_missing_args, "The \"options\" or \"port\" or \"path\" argument must be specified");
-    const bool ipc = !o.path.empty();
-    std::string host = ipc ? std::string(o.path) : o.host.empty() ? std::string("localhost") : std::string(o.host);
-    std::int64_t timeout = get_default_auto_select_family_attempt_timeout();
-    if (!ipc) {
-      if (!o.local_address.empty() && is_ip(o.local_address) == 0)
-        throw error(errc::err_invalid_ip_address, "Invalid IP address: " + std::string(o.local_address));
-      if (*o.port < 0 || *o.port > 65535)
-        throw error(errc::err_socket_bad_port,
-                    "Port should be >= 0 and < 65536. Received type number (" + std::to_string(*o.port) + ").");
-      if (o.auto_select_family_attempt_timeout) {
-        timeout = *o.auto_select_family_attempt_timeout;
-        if (timeout < 1 || timeout > 2147483647)
-          throw error(errc::err_out_of_range,
-                      "The value of \"options.autoSelectFamilyAttemptTimeout\" is out of range. It must be >= 1 && <= "
-                      "2147483647. Received " + std::to_string(timeout));
-        if (timeout < 10) timeout = 10;
-      }
-      if (is_ip(host) == 0 && o.family != 0 && o.family != 4 && o.family != 6)
-        throw error(errc::err_invalid_arg_value,
-                    "The property 'options.family' must be one of: 0, 4, 6. Received " + std::to_string(o.family));
-    }
-    if (st.connecting || (st.fd >= 0 && !st.destroyed)) {
-      // Node lets the handle fail: connect on a connected (or connecting) socket.
-      st.destroy(error::from_syscall("connect", errno_code(st.connecting ? EALREADY : EISCONN), host,
-                                     ipc ? std::nullopt : std::optional<std::uint16_t>(static_cast<std::uint16_t>(*o.port))));
-      return;
-    }
-    if (st.destroyed) st.reopen();
-    const std::uint64_t gen = ++st.connect_gen;
-    st.connecting = true;
-    st.multiple = false;
-    st.attempted_addresses.reset();
-    st.host = host;
-    if (o.no_delay) st.no_delay_on_connect = true;
-    if (o.keep_alive) {
-      st.keep_alive_on_connect = true;
-      st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
-    }
-    if (o.block_list) st.blocks = o.block_list;
-    if (st.event_face) st.hold();
-    st.touch();
-    auto keep = s_;
-    if (ipc) {
-      st.port = 0;
-      st.local_address.clear();
-      st.local_port = 0;
-      st.loop->post([keep, gen] {
-        if (keep->connecting && keep->connect_gen == gen) keep->connect_to(keep->host, 0);
-      });
-      return;
-    }
-    st.port = static_cast<std::uint16_t>(*o.port);
-    st.local_address = std::string(o.local_address);
-    st.local_port = o.local_port;
-    st.attempt_timeout = timeout;
-    if (const int fam = is_ip(host)) {  // an IP: no lookup
-      st.loop->post([keep, gen, fam] {
-        if (keep->connecting && keep->connect_gen == gen) keep->connect_to(keep->host, fam);
-      });
-      return;
-    }
-    dns::lookup_options dopts{.family = o.family, .hints = o.hints};
-    if (dopts.family != 4 && dopts.family != 6 && dopts.hints == 0) dopts.hints = dns::addrconfig;
-    const bool all = dopts.family != 4 && dopts.family != 6 && o.local_address.empty() &&
-                     o.auto_select_family.value_or(get_default_auto_select_family());
-    dopts.all = all;
-    auto answer = [keep, gen, all](std::optional<error> err, std::vector<dns::lookup_address> addrs) {
-      keep->after_lookup(gen, std::move(err), std::move(addrs), all);
-    };
-    if (o.lookup) {
-      // Called next tick, so even a lookup that answers at once finds the
-      // listeners attached right after connect() returned.
-      st.loop->post([keep, gen, dopts, fn = o.lookup, answer = std::move(answer)]() mutable {
-        if (keep->connecting && keep->connect_gen == gen) fn(keep->host, dopts, dns::lookup_callback(std::move(answer)));
-      });
-    } else {
-      dns::lookup(*st.loop, st.host, dopts, std::move(answer));
-    }
-  }
+  void start_connect(const connect_options& o) { s_->start_connect(o); }
 
   static std::span<const std::byte> as_bytes(std::string_view t) noexcept {
     return std::as_bytes(std::span(t.data(), t.size()));
@@ -579,9 +497,8 @@ class basic_socket {
     if (!s_ || s_->ref == r) return *this;
     s_->ref = r;
     s_->set_op_ref(s_->pending_read, r);
-    s_->set_op_ref(s_->pending_write, r);
     s_->set_op_ref(&s_->flow_read, r);
-    s_->set_op_ref(s_->attempt, r);
+    s_->set_op_ref(s_->connect.attempt, r);
     return *this;
   }
 
@@ -696,25 +613,24 @@ class basic_socket {
   using read_awaitable = basic_read_awaitable<false>;
   using pooled_read_awaitable = basic_read_awaitable<true>;
 
-  /// Sends until all of data is in the kernel, re-submitting the rest of a
-  /// partial send from the completion itself (no resumption in between).
-  /// Discarded without co_await (the event style's `s.write(data)`), it
-  /// queues the data as write(data, callback) does.
-  class write_awaitable : public detail::io_op {
+  /// Resumes once all of data is in the kernel (or throws the write's
+  /// error). The bytes are not copied: they join the socket's write queue
+  /// as they are, and the frame waits. Discarded without co_await (the
+  /// event style's `s.write(data)`), it queues a copy as write(data, cb) does.
+  class write_awaitable : private state::write_waiter {
    public:
     write_awaitable(std::shared_ptr<state> s, std::span<const std::byte> data) : s_(std::move(s)), data_(data) {
-      code = detail::op_code::send;
-      complete = &on_complete;
+      this->done = &on_done;
     }
     write_awaitable(const write_awaitable&) = delete;
     ~write_awaitable() {
-      if (in_flight()) s_->loop->abandon(*this);
-      if (s_ && s_->pending_write == this) s_->pending_write = nullptr;
-      if (!awaited_ && s_) s_->write(data_, {});  // the event style: fire and forget
+      if (!s_) return;
+      if (phase_ == phase::queued) s_->forget_waiter(this);
+      if (phase_ == phase::unused) s_->write(data_, {});  // the event style: fire and forget
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
-      awaited_ = true;
+      phase_ = phase::told;
       if ((early_ = closed_error(s_))) return false;
       if (!s_->writable) {
         early_ = errc::err_stream_write_after_end;
@@ -722,78 +638,35 @@ class basic_socket {
       }
       if (data_.empty()) return false;
       waiter_ = h;
-      if (s_->pending_write || !s_->queue_empty() || s_->wop.in_flight() || s_->connecting) {
-        // Another write goes first: queue behind it (copied), in call order.
-        // The callback may outlive this frame (a task destroyed while it
-        // waits): it holds only a weak token, which the destructor expires.
-        queued_ = true;
-        alive_ = std::make_shared<write_awaitable*>(this);
-        s_->write(data_, [token = std::weak_ptr<write_awaitable*>(alive_)](std::error_code ec) {
-          auto self = token.lock();
-          if (!self) return;
-          (*self)->queued_error_ = ec;
-          detail::resume((*self)->waiter_);
-        });
-        return true;
-      }
-      fd = s_->fd;
-      counts_alive = true;
-      // Synchronous progress (epoll's optimistic send) loops here.
-      while (true) {
-        args.send = {data_.data() + sent_, data_.size() - sent_, 0};
-        if (!s_->loop->start(*this)) break;
-        if (!advance(result)) return false;
-      }
-      s_->pending_write = this;
-      return true;
+      phase_ = phase::queued;
+      submitting_ = true;
+      s_->submit_awaited(data_, this);
+      submitting_ = false;
+      return phase_ == phase::queued;  // told already: the kernel took it all at once
     }
     void await_resume() {
       if (early_) throw error(*early_);
-      if (queued_) {
-        if (queued_error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
-        if (queued_error_ && s_ && s_->destroy_error && s_->destroy_error->code() == queued_error_)
-          throw *s_->destroy_error;
-        if (queued_error_) throw error::from_syscall("write", queued_error_);
-        return;
-      }
-      if (s_ && s_->pending_write == this) s_->awaitable_write_done();
-      if (result < 0) {
-        if (result == -ECANCELED) throw cut_short(s_);
-        throw error::from_syscall("write", errno_code(-result));
-      }
+      if (!error_) return;
+      if (error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
+      if (s_ && s_->destroy_error && s_->destroy_error->code() == error_) throw *s_->destroy_error;
+      throw error::from_syscall("write", error_);
     }
 
    private:
-    // Takes a send's result; true when there is more to send.
-    bool advance(int res) noexcept {
-      if (res < 0) {
-        result = res;
-        return false;
-      }
-      sent_ += static_cast<std::size_t>(res);
-      s_->bytes_written += static_cast<std::size_t>(res);
-      s_->touch();
-      result = 0;
-      return sent_ < data_.size();
-    }
-    static void on_complete(io_op* op, int res) noexcept {
-      auto* self = static_cast<write_awaitable*>(op);
-      while (self->advance(res)) {
-        self->args.send = {self->data_.data() + self->sent_, self->data_.size() - self->sent_, 0};
-        if (!self->s_->loop->start(*self)) return;  // in flight again
-        res = self->result;
-      }
-      detail::resume(self->waiter_);
+    enum class phase : std::uint8_t { unused, queued, told };
+    static void on_done(typename state::write_waiter* w, std::error_code ec) noexcept {
+      auto* self = static_cast<write_awaitable*>(w);
+      self->error_ = ec;
+      self->phase_ = phase::told;
+      if (!self->submitting_) detail::resume(self->waiter_);
     }
     std::shared_ptr<state> s_;
     std::span<const std::byte> data_;
-    std::size_t sent_ = 0;
     std::coroutine_handle<> waiter_;
+    std::error_code error_;
     std::optional<errc> early_;
-    bool awaited_ = false;
-    bool queued_ = false;
-    std::error_code queued_error_;
-    std::shared_ptr<write_awaitable*> alive_;  // only while queued behind other writes
+    phase phase_ = phase::unused;
+    bool submitting_ = false;
   };
 
   std::shared_ptr<state> s_;

@@ -26,6 +26,7 @@
 
 #include "../block_list.hpp"
 #include "../socket_options.hpp"
+#include "connector.hpp"
 #include "../buffer.hpp"
 #include "../config.hpp"
 #include "../detail/loop_core.hpp"
@@ -94,11 +95,23 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   buffer stashed_block;     // their block (none: they are in onread's buffer)
   bool stashed_eof = false;
 
-  // --- the write queue, sent as one sendmsg ---------------------------------------
+  // --- the write queue: what write() and end(data) were given, in order ------
+  // An awaited write borrows the caller's bytes (its frame waits until they
+  // are in the kernel); every other write is copied. A waiter whose frame
+  // goes away first leaves its bytes behind as a copy.
+  struct write_waiter {
+    void (*done)(write_waiter*, std::error_code) noexcept = nullptr;
+  };
   struct chunk {
-    std::vector<std::byte> data;
+    std::vector<std::byte> data;          // owned bytes
+    std::span<const std::byte> borrowed;  // or a waiter's
     std::size_t offset = 0;
     write_callback cb;
+    write_waiter* waiter = nullptr;
+    std::span<const std::byte> bytes() const noexcept {
+      return waiter ? borrowed : std::span<const std::byte>(data);
+    }
+    std::size_t left() const noexcept { return bytes().size() - offset; }
   };
   // The queue is queue[queue_head..]: a vector (a deque allocates when made,
   // and most sockets of a busy server never queue a byte).
@@ -114,20 +127,33 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       queue_head = 0;
     }
   }
+  // The one send in flight: the queue's head, as one send (one chunk) or one
+  // sendmsg (up to 64).
   struct write_op : io_op {
     socket_state* owner = nullptr;
     msghdr msg{};
-    // Made on the first queued write: most sockets (every awaitable-only
-    // one) never queue, and 1 KiB per idle connection is worth saving.
+    // Made on the first write of several chunks: most sockets (every
+    // awaitable-only one) never need it, and 1 KiB per connection is worth saving.
     std::unique_ptr<std::array<iovec, 64>> iov;
   } wop;
+  // Writes that finished, told in order once the queue is consistent again
+  // (what they run may write, end or destroy).
+  struct finished_write {
+    write_callback cb;
+    write_waiter* waiter = nullptr;
+  };
+  std::vector<finished_write> finished;
+  std::size_t finished_head = 0;
+  bool pumping = false;          // inside pump()'s send loop
+  bool telling = false;          // inside tell_finished()
+  // Waiters of writes that destroy() cut short, told next tick.
+  std::vector<write_waiter*> failed_waiters;
   std::vector<write_callback> end_callbacks;
 
-  // Awaitable operations in flight (in their frames), for destroy and unref.
+  // Awaitable reads in flight (in their frames), for destroy and unref.
   // A read awaited while connecting waits here, not yet started.
   io_op* pending_read = nullptr;
   io_op* failed_read = nullptr;  // a parked read that destroy() fails next tick
-  io_op* pending_write = nullptr;
   // What destroy(err) was given: awaiters rethrow it. Out of line: rarely
   // set, and a net::error is over 200 bytes of every socket otherwise.
   std::unique_ptr<error> destroy_error;
@@ -139,35 +165,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool no_delay_on_connect = false;
   bool keep_alive_on_connect = false;
   std::int64_t keep_alive_delay_ms = 0;
-  const netxx::block_list* blocks = nullptr;
-  std::uint64_t connect_gen = 0;  // a new connect() or destroy() makes late answers stale
-  std::string host;               // the name being connected to (Node's _host)
-
-  // One connection attempt: a descriptor of its own and the kernel's connect.
-  struct attempt_op : io_op {
-    std::shared_ptr<socket_state> st;
-    std::uint64_t gen = 0;
-    sockaddr_storage addr{};
-    socklen_t addrlen = 0;
-    std::string address;  // an IP, or the path of an IPC connect
-    std::uint16_t port = 0;
-    int family = 0;       // 4, 6, or 0 for a Unix path
-    std::string local;    // "address:port" when bound to a local port
-  };
-  attempt_op* attempt = nullptr;
-
-  // Happy Eyeballs (Node's internalConnectMultiple): the addresses to try in turn.
-  struct attempt_timer_node : timer_node {
-    socket_state* owner = nullptr;
-  } attempt_timer;
-  std::vector<dns::lookup_address> candidates;
-  std::size_t next_candidate = 0;
-  std::vector<error> attempt_errors;
-  std::int64_t attempt_timeout = 250;
-  std::string local_address;
-  std::uint16_t port = 0, local_port = 0;
-  bool multiple = false;
-  std::optional<std::vector<std::string>> attempted_addresses;
+  // The lookup and the attempts of connect() (Node's lookupAndConnect).
+  connector<socket_state> connect{this};
 
   // The awaiter of `co_await socket.connect(...)`.
   std::coroutine_handle<> connect_waiter{};
@@ -201,16 +200,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     wop.owner = this;
     wop.code = op_code::sendmsg;
     wop.complete = &on_write;
-    attempt_timer.owner = this;
-    attempt_timer.fire = &on_attempt_timeout;
-    attempt_timer.ref = false;  // the connect in flight keeps the loop alive
     idle_timer.owner = this;
     idle_timer.fire = &on_idle_timer;
     idle_timer.ref = false;  // Node's socket timeout is an unref'd timer
   }
   ~socket_state() {
     if (loop) {
-      loop->core().disarm_timer(attempt_timer);
       loop->core().disarm_timer(idle_timer);
       // Never reached through destroy() (release_self waits for these); kept
       // so a completion can never call into freed memory.
@@ -225,7 +220,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void close_fd() noexcept {
     if (fd < 0) return;
-    if (flow_read.in_flight() || wop.in_flight() || pending_read || pending_write)
+    if (flow_read.in_flight() || wop.in_flight() || pending_read)
       loop->close_now(fd);  // what is in flight on it completes with -ECANCELED
     else
       loop->close_idle(fd);
@@ -382,8 +377,20 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (flow_read.in_flight()) loop->cancel(flow_read.id);
   }
 
-  // --- writing -------------------------------------------------------------------
+  // --- writing: the write engine ------------------------------------------------
+  //
+  // Every write goes through submit() and every send is started by pump():
+  // the event face's write() and end(data), the awaited write, the connect
+  // completion, a send's completion, "drain" listeners and write callbacks
+  // (which only queue, since what they run is told after the send loop).
+  // A send starts only when may_send_now(); the one shortcut, a direct
+  // non-blocking send of a new write, is taken only when nothing is queued
+  // or in flight, so bytes always leave in the order they were written.
 
+  /// A send may start: connected, open, and no send in flight.
+  bool may_send_now() const noexcept { return fd >= 0 && !connecting && !destroyed && !wop.in_flight(); }
+
+  /// socket.write(data, cb), the event face: true while below the high-water mark.
   bool write(std::span<const std::byte> data, write_callback cb) {
     touch();
     if (destroyed) {
@@ -404,74 +411,146 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     // all of it at once.
     const bool below = queued_bytes + data.size() < high_water_mark;
     if (!below) need_drain = true;
+    chunk c;
+    c.cb = std::move(cb);
     std::size_t sent = 0;
-    if (queue_empty() && !wop.in_flight() && !pending_write && !cb && fd >= 0) {
-      // Optimistic write (libuv's uv_try_write): most writes fit in the
-      // socket buffer and need neither a copy nor a queued operation.
-      ssize_t r = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (r > 0) {
-        sent = static_cast<std::size_t>(r);
-        bytes_written += sent;
-      } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        destroy(error::from_syscall("write", errno_code(errno)));
-        return false;
-      }
+    if (queue_empty() && may_send_now() && !c.cb) {
+      // libuv's uv_try_write: most writes fit in the socket buffer and need
+      // neither a copy nor an operation.
+      const ssize_t r = send_now(data);
+      if (r < 0) return false;  // destroyed
+      sent = static_cast<std::size_t>(r);
       if (sent == data.size()) {
         if (!below) after_queue_drained();
         return below;
       }
     }
-    chunk c;
     c.data.assign(data.begin() + static_cast<std::ptrdiff_t>(sent), data.end());
-    c.cb = std::move(cb);
-    queued_bytes += c.data.size();
-    queue.push_back(std::move(c));
-    if (!wop.in_flight() && !pending_write) {
-      in_write = true;  // callbacks of what goes out now run next tick, as in Node
-      send_queue();
-      in_write = false;
-    }
+    enqueue(std::move(c));
     return below;
   }
 
-  void send_queue() {
-    if (!wop.iov) wop.iov = std::make_unique_for_overwrite<std::array<iovec, 64>>();
-    auto& iov = *wop.iov;
-    while (!queue_empty() && open()) {
-      std::size_t n = 0;
-      for (auto it = queue.begin() + static_cast<std::ptrdiff_t>(queue_head); it != queue.end() && n < iov.size();
-           ++it, ++n)
-        iov[n] = {it->data.data() + it->offset, it->data.size() - it->offset};
+  /// An awaited write: queued without a copy; `w` is told when its bytes
+  /// are in the kernel, or of the error.
+  /// The awaiter's frame holds the state: no self-reference is taken.
+  void submit_awaited(std::span<const std::byte> data, write_waiter* w) {
+    touch();
+    chunk c;
+    c.borrowed = data;
+    c.waiter = w;
+    enqueue(std::move(c));
+  }
+
+  /// The waiter's frame goes away before it was told: its bytes are copied
+  /// (still sent, in order), or, while the kernel is sending them, the
+  /// stream is torn and closes.
+  void forget_waiter(write_waiter* w) noexcept {
+    std::erase(failed_waiters, w);
+    for (std::size_t k = finished_head; k < finished.size(); ++k)
+      if (finished[k].waiter == w) finished[k].waiter = nullptr;
+    for (std::size_t k = queue_head; k < queue.size(); ++k) {
+      chunk& c = queue[k];
+      if (c.waiter != w) continue;
+      if (wop.in_flight() && k < queue_head + in_flight_chunks) {
+        loop->abandon(wop);  // waits for the kernel to let go of the bytes
+        c.waiter = nullptr;
+        c.borrowed = {};
+        destroy({});
+        return;
+      }
+      const auto rest = c.borrowed.subspan(c.offset);
+      c.data.assign(rest.begin(), rest.end());
+      c.borrowed = {};
+      c.offset = 0;
+      c.waiter = nullptr;
+    }
+  }
+
+  void enqueue(chunk c) {
+    queued_bytes += c.left();
+    queue.push_back(std::move(c));
+    const bool was = std::exchange(in_write, true);  // callbacks of what goes out now run next tick, as in Node
+    pump();
+    in_write = was;
+  }
+
+  /// The write engine: starts the send of the queue's head while a send may
+  /// start, takes synchronous results, then tells the writes that finished
+  /// and sends "drain" or the FIN. Re-entered from what it tells, it only
+  /// sends: the outer call tells, in order.
+  void pump() {
+    if (!pumping) {
+      pumping = true;
+      while (!queue_empty() && may_send_now()) {
+        start_send();
+        if (wop.in_flight()) break;
+        took(wop.result);
+      }
+      pumping = false;
+    }
+    tell_finished();
+    after_queue_drained();
+  }
+
+  std::size_t in_flight_chunks = 0;  // queue entries the send in flight covers
+
+  void start_send() {
+    NETXX_ASSERT(!wop.in_flight(), "a send started while one is in flight");
+    const std::size_t n = std::min<std::size_t>(queue.size() - queue_head, 64);
+    wop.fd = fd;
+    wop.counts_alive = true;  // a write request keeps the loop alive, as in libuv
+    if (n == 1) {
+      const chunk& c = queue_front();
+      wop.code = op_code::send;
+      wop.args.send = {c.bytes().data() + c.offset, c.left(), 0};
+    } else {
+      if (!wop.iov) wop.iov = std::make_unique_for_overwrite<std::array<iovec, 64>>();
+      auto& iov = *wop.iov;
+      for (std::size_t i = 0; i < n; ++i) {
+        const chunk& c = queue[queue_head + i];
+        iov[i] = {const_cast<std::byte*>(c.bytes().data() + c.offset), c.left()};
+      }
       wop.msg = {};
       wop.msg.msg_iov = iov.data();
       wop.msg.msg_iovlen = n;
-      wop.fd = fd;
-      wop.counts_alive = true;  // a write request keeps the loop alive, as in libuv
+      wop.code = op_code::sendmsg;
       wop.args.sendmsg = {&wop.msg, 0};
-      if (!loop->start(wop)) return;  // in flight
-      if (!handle_write(wop.result)) return;
     }
-    after_queue_drained();
+    in_flight_chunks = n;
+    loop->start(wop);
+  }
+
+  /// The direct send of write()'s shortcut: what the kernel took, or -1
+  /// when the socket was destroyed by the error.
+  ssize_t send_now(std::span<const std::byte> data) {
+    ssize_t r;
+    do r = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) {
+      bytes_written += static_cast<std::size_t>(r);
+      return r;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    destroy(error::from_syscall("write", errno_code(errno)));
+    return -1;
   }
 
   static void on_write(io_op* op, int res) noexcept {
     auto* st = static_cast<write_op*>(op)->owner;
     auto keep = st->shared_from_this();
-    if (st->handle_write(res)) {
-      if (!st->queue_empty())
-        st->send_queue();
-      else
-        st->after_queue_drained();
-    }
+    st->took(res);
+    st->pump();
     if (st->destroyed && st->close_emitted) st->release_self();
   }
 
-  // Takes a sendmsg result; false when writing must stop.
-  bool handle_write(int res) {
+  /// A send's result: the chunks it completed leave the queue for the
+  /// finished list (a callback from inside write() is posted instead).
+  void took(int res) {
+    in_flight_chunks = 0;
+    if (destroyed) return;
     if (res < 0) {
-      if (res == -EAGAIN) return true;  // retried by send_queue
-      if (!destroyed) destroy(error::from_syscall("write", errno_code(-res)));
-      return false;
+      if (res != -EAGAIN) destroy(error::from_syscall("write", errno_code(-res)));
+      return;
     }
     auto left = static_cast<std::size_t>(res);
     bytes_written += left;
@@ -479,23 +558,36 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     queued_bytes -= left;
     while (left > 0 && !queue_empty()) {
       chunk& c = queue_front();
-      const std::size_t take = std::min(left, c.data.size() - c.offset);
+      const std::size_t take = std::min(left, c.left());
       c.offset += take;
       left -= take;
-      if (c.offset == c.data.size()) {
-        auto cb = std::move(c.cb);
-        queue_pop();
-        if (cb && in_write)
-          loop->post([cb = std::move(cb)] { cb({}); });  // never from inside write(), as in Node
-        else if (cb)
-          cb({});
-      }
+      if (c.left() > 0) break;
+      finished_write f{std::move(c.cb), c.waiter};
+      queue_pop();
+      if (f.cb && in_write && !f.waiter)
+        loop->post([cb = std::move(f.cb)] { cb({}); });  // never from inside write(), as in Node
+      else if (f.cb || f.waiter)
+        finished.push_back(std::move(f));
     }
-    return !destroyed;
+  }
+
+  /// Runs the callbacks and resumes the waiters of finished writes, in order.
+  void tell_finished() {
+    if (telling) return;
+    telling = true;
+    auto keep = this->shared_from_this();
+    while (finished_head < finished.size()) {
+      finished_write f = std::move(finished[finished_head++]);
+      if (f.cb) f.cb({});
+      if (f.waiter) f.waiter->done(f.waiter, {});
+    }
+    finished.clear();
+    finished_head = 0;
+    telling = false;
   }
 
   void after_queue_drained() {
-    if (destroyed || !queue_empty() || wop.in_flight() || pending_write) return;
+    if (destroyed || !queue_empty() || wop.in_flight()) return;
     if (std::exchange(need_drain, false)) {
       // Next tick, as Node's afterWrite: the queue may have drained inside
       // write() itself, before its caller could listen for "drain".
@@ -504,8 +596,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
         if (!keep->destroyed) keep->events.template emit<"drain">();
       });
     }
-    if (destroyed) return;
-    if (!writable && !fin_sent && queue_empty()) send_fin();
+    maybe_send_fin();
+  }
+
+  /// The FIN goes once end() was called and everything before it is in the kernel.
+  void maybe_send_fin() {
+    if (!destroyed && !writable && !fin_sent && !connecting && queue_empty() && !wop.in_flight()) send_fin();
   }
 
   void end(std::span<const std::byte> data, write_callback cb = {}) {
@@ -515,17 +611,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!writable) return;
     writable = false;
     hold();
-    if (queue_empty() && !wop.in_flight() && !pending_write && !connecting) send_fin();
-  }
-
-  /// An awaitable write finished: what queued behind it goes now (or the FIN).
-  void awaitable_write_done() {
-    pending_write = nullptr;
-    if (destroyed) return;
-    if (!queue_empty() && !wop.in_flight())
-      send_queue();
-    else
-      after_queue_drained();
+    maybe_send_fin();
   }
 
   /// The last user handle is gone while the connection is kept open: read
@@ -611,229 +697,28 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     reset_on_destroy = false;
     destroy_error.reset();
     connect_failure.reset();
-    attempted_addresses.reset();
+    connect.reset();
   }
 
-  /// The answer of the lookup (dns::lookup or the user's `lookup`).
-  void after_lookup(std::uint64_t gen, std::optional<error> err, std::vector<dns::lookup_address> addrs, bool all) {
-    if (gen != connect_gen || !connecting) return;  // destroyed or reconnected meanwhile
-    auto keep = this->shared_from_this();
-    if (!err && addrs.empty()) err = error(errc::enotfound, "getaddrinfo ENOTFOUND " + host);
-    if (err) {
-      events.template emit<"lookup">(err->code(), std::string_view(), 0, std::string_view(host));
-      if (connecting && gen == connect_gen) fail_connect_later(std::move(*err));
+  /// socket.connect(options). Bad arguments throw Node's errors; a socket
+  /// already connected or connecting fails as Node's handle does.
+  void start_connect(const connect_options& o) {
+    connect_target t = check_connect_options(o);
+    if (connecting || (fd >= 0 && !destroyed)) {
+      const auto p = t.ipc ? std::nullopt : std::optional<std::uint16_t>(static_cast<std::uint16_t>(*o.port));
+      destroy(error::from_syscall("connect", errno_code(connecting ? EALREADY : EISCONN), t.host, p));
       return;
     }
-    if (!all) {
-      const auto& a = addrs.front();
-      events.template emit<"lookup">(std::error_code(), std::string_view(a.address), a.family, std::string_view(host));
-      if (!connecting || gen != connect_gen) return;
-      if (auto bad = check_address(a)) return fail_connect_later(std::move(*bad));
-      connect_to(a.address, a.family);
-      return;
+    if (destroyed) reopen();
+    connecting = true;
+    if (o.no_delay) no_delay_on_connect = true;
+    if (o.keep_alive) {
+      keep_alive_on_connect = true;
+      keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
     }
-    // Happy Eyeballs: keep IPv4 and IPv6 addresses, each once; the family of
-    // the first one goes first, then the families alternate.
-    std::vector<dns::lookup_address> groups[2];
-    int first_family = 0;
-    for (const auto& a : addrs) {
-      events.template emit<"lookup">(std::error_code(), std::string_view(a.address), a.family, std::string_view(host));
-      if (!connecting || gen != connect_gen) return;
-      if (is_ip(a.address) == 0 || (a.family != 4 && a.family != 6)) continue;
-      if (first_family == 0) first_family = a.family;
-      auto& g = groups[a.family == first_family ? 0 : 1];
-      if (std::none_of(g.begin(), g.end(), [&](const auto& x) { return x.address == a.address; })) g.push_back(a);
-    }
-    if (groups[0].empty() && groups[1].empty()) {
-      if (auto bad = check_address(addrs.front())) fail_connect_later(std::move(*bad));
-      return;
-    }
-    std::vector<dns::lookup_address> order;
-    for (std::size_t i = 0; i < std::max(groups[0].size(), groups[1].size()); ++i) {
-      if (i < groups[0].size()) order.push_back(groups[0][i]);
-      if (i < groups[1].size()) order.push_back(groups[1][i]);
-    }
-    if (order.size() == 1) {
-      connect_to(order.front().address, order.front().family);
-      return;
-    }
-    multiple = true;
-    candidates = std::move(order);
-    next_candidate = 0;
-    attempt_errors.clear();
-    attempted_addresses.emplace();
-    connect_next();
-  }
-
-  std::optional<error> check_address(const dns::lookup_address& a) const {
-    if (is_ip(a.address) == 0) return error(errc::err_invalid_ip_address, "Invalid IP address: " + a.address);
-    if (a.family != 4 && a.family != 6)
-      return error(errc::err_invalid_addrtype, "Invalid address family: " + std::to_string(a.family) + " " + host +
-                                                   ":" + std::to_string(port));
-    return std::nullopt;
-  }
-
-  /// Node's connectErrorNT: the error is reported next tick.
-  void fail_connect_later(error e) {
-    auto keep = this->shared_from_this();
-    loop->post([keep, gen = connect_gen, e = std::move(e)]() mutable {
-      if (keep->connecting && keep->connect_gen == gen) keep->destroy(std::move(e));
-    });
-  }
-
-  /// A new descriptor for an attempt, bound when a local address or port is
-  /// asked for. Fails with Node's "bind ..." or a socket() error.
-  std::unique_ptr<attempt_op> make_attempt(std::string_view address, int fam, std::optional<error>& failure) {
-    auto a = std::make_unique<attempt_op>();
-    a->st = this->shared_from_this();
-    a->gen = connect_gen;
-    a->address = std::string(address);
-    a->port = fam == 0 ? 0 : port;
-    a->family = fam;
-    const int af = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : AF_UNIX;
-    if (fam == 0) {
-      int err = 0;
-      if (auto len = to_unix_sockaddr(address, a->addr, err)) {
-        a->addrlen = *len;
-      } else {
-        // libuv refuses a path that does not fit with EINVAL, and so does Node.
-        failure = error::from_syscall("connect", errno_code(EINVAL), address);
-        return nullptr;
-      }
-    } else {
-      auto len = to_ip_sockaddr(address, port, fam, a->addr);
-      if (!len) {
-        failure = error(errc::err_invalid_ip_address, "Invalid IP address: " + std::string(address));
-        return nullptr;
-      }
-      a->addrlen = *len;
-    }
-    a->fd = ::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (a->fd < 0) {
-      failure = error::from_syscall("connect", errno_code(errno), address, a->port);
-      return nullptr;
-    }
-    if (fam != 0 && (!local_address.empty() || local_port != 0)) {
-      std::string local = local_address.empty() ? std::string(fam == 4 ? "0.0.0.0" : "::") : local_address;
-      sockaddr_storage ss{};
-      int r = -EINVAL;
-      if (auto len = to_ip_sockaddr(local, local_port, fam, ss))
-        r = ::bind(a->fd, reinterpret_cast<sockaddr*>(&ss), *len) == 0 ? 0 : -errno;
-      if (r != 0) {
-        ::close(a->fd);  // never seen by the loop
-        failure = error::from_syscall("bind", errno_code(-r), local, local_port);
-        return nullptr;
-      }
-      a->local = local + ":" + std::to_string(local_port);
-    }
-    return a;
-  }
-
-  /// Starts the kernel's connect; false when it already completed (and was handled).
-  bool launch(std::unique_ptr<attempt_op> owned) {
-    attempt_op* a = owned.release();
-    attempt = a;
-    a->code = op_code::connect;
-    a->complete = &on_attempt_complete;
-    a->counts_alive = ref;
-    a->args.connect = {reinterpret_cast<const sockaddr*>(&a->addr), a->addrlen};
-    if (loop->start(*a)) {
-      on_attempt_complete(a, a->result);
-      return false;
-    }
-    return true;
-  }
-
-  /// Node's internalConnect: one address (or an IPC path), no fallback.
-  void connect_to(const std::string& address, int fam) {
-    auto keep = this->shared_from_this();
-    multiple = false;
-    std::optional<error> failure;
-    auto a = make_attempt(address, fam, failure);
-    if (!a) return destroy(std::move(failure));
-    events.template emit<"connectionAttempt">(std::string_view(address), fam == 0 ? std::uint16_t{0} : port, fam);
-    if (destroyed || a->gen != connect_gen) return ::close(a->fd), void();
-    if (fam != 0 && blocks && blocks->check(address, fam == 4 ? family::ipv4 : family::ipv6)) {
-      ::close(a->fd);
-      return destroy(error(errc::err_ip_blocked, "IP(" + address + ") is blocked by net.BlockList"));
-    }
-    launch(std::move(a));
-  }
-
-  /// Node's internalConnectMultiple: the next address, with the attempt timeout.
-  void connect_next() {
-    loop->core().disarm_timer(attempt_timer);
-    if (destroyed || !connecting) return;
-    if (next_candidate == candidates.size()) {
-      if (attempt_errors.empty())
-        destroy(error(errc::err_socket_connection_timeout));
-      else
-        destroy(error::aggregate(std::move(attempt_errors)));
-      return;
-    }
-    auto keep = this->shared_from_this();
-    const std::size_t current = next_candidate++;
-    const auto cand = candidates[current];
-    std::optional<error> failure;
-    auto saved_local = std::exchange(local_address, std::string());  // Node binds only the local port here
-    auto a = make_attempt(cand.address, cand.family, failure);
-    local_address = std::move(saved_local);
-    if (!a) {
-      attempt_errors.push_back(std::move(*failure));
-      return connect_next();
-    }
-    if (blocks && blocks->check(cand.address, cand.family == 4 ? family::ipv4 : family::ipv6)) {
-      ::close(a->fd);
-      error e(errc::err_ip_blocked, "IP(" + cand.address + ") is blocked by net.BlockList");
-      attempt_errors.push_back(e);
-      events.template emit<"connectionAttemptFailed">(std::string_view(cand.address), port, cand.family, e);
-      return connect_next();
-    }
-    events.template emit<"connectionAttempt">(std::string_view(cand.address), port, cand.family);
-    if (destroyed || !connecting) return ::close(a->fd), void();
-    attempted_addresses->push_back(cand.address + ":" + std::to_string(port));
-    if (launch(std::move(a)) && current + 1 < candidates.size() && attempt && connecting)
-      loop->core().arm_timer(attempt_timer, attempt_timeout);
-  }
-
-  static void on_attempt_timeout(timer_node* t) noexcept {
-    auto* st = static_cast<attempt_timer_node*>(t)->owner;
-    attempt_op* a = st->attempt;
-    if (!a || !st->connecting) return;
-    auto keep = st->shared_from_this();
-    st->events.template emit<"connectionAttemptTimeout">(std::string_view(a->address), a->port, a->family);
-    if (st->attempt != a) return;  // a listener destroyed the socket
-    st->attempt_errors.push_back(error::from_syscall("connect", errno_code(ETIMEDOUT), a->address, a->port, a->local));
-    st->attempt = nullptr;
-    st->loop->cancel(a->id);  // its completion closes the descriptor
-    if (st->connecting) st->connect_next();
-  }
-
-  static void on_attempt_complete(io_op* op, int res) noexcept {
-    std::unique_ptr<attempt_op> a(static_cast<attempt_op*>(op));
-    auto st = std::move(a->st);
-    st->attempt_done(std::move(a), res);
-  }
-
-  void attempt_done(std::unique_ptr<attempt_op> a, int res) {
-    const bool current = attempt == a.get();
-    if (current) attempt = nullptr;
-    if (!current || a->gen != connect_gen || destroyed || !connecting) {
-      // Timed out, destroyed, or superseded: this descriptor is not ours any more.
-      loop->close_idle(a->fd);
-      return;
-    }
-    loop->core().disarm_timer(attempt_timer);
-    if (res == 0) return connected(a->fd, a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : AF_UNIX);
-    auto e = a->family == 0 ? error::from_syscall("connect", errno_code(-res), a->address)
-                            : error::from_syscall("connect", errno_code(-res), a->address, a->port, a->local);
-    loop->close_idle(a->fd);
-    auto keep = this->shared_from_this();
-    events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
-    if (destroyed || !connecting) return;
-    if (!multiple) return destroy(std::move(e));
-    attempt_errors.push_back(std::move(e));
-    connect_next();
+    if (event_face) hold();
+    touch();
+    connect.start(o, std::move(t));
   }
 
   /// Node's afterConnect with status 0.
@@ -853,11 +738,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (destroyed) return;
     events.template emit<"ready">();
     if (destroyed) return;
-    // What was written or ended while connecting goes now.
-    if (!queue_empty())
-      send_queue();
-    else
-      after_queue_drained();
+    pump();  // what was written or ended while connecting goes now
     if (destroyed) return;
     if (pending_read && !pending_read->in_flight()) start_parked_read();
     if ((flowing || onread.callback || events.listener_count("data") > 0) && !paused) {
@@ -883,11 +764,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     readable = writable = false;
     flowing = false;
     // A connect in flight stops; a lookup still out is ignored when it answers.
-    ++connect_gen;
+    connect.stop();
     connecting = false;
-    loop->core().disarm_timer(attempt_timer);
     loop->core().disarm_timer(idle_timer);
-    if (auto* a = std::exchange(attempt, nullptr)) loop->cancel(a->id);  // its completion closes its descriptor
     if (err)
       destroy_error = std::make_unique<error>(*err);
     else
@@ -915,8 +794,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       connect_failure = std::make_unique<error>(err ? *err : error(errc::err_socket_closed_before_connection));
     // Pending write callbacks learn the stream was destroyed.
     std::vector<write_callback> failed;
-    for (std::size_t k = queue_head; k < queue.size(); ++k)
+    for (std::size_t k = queue_head; k < queue.size(); ++k) {
       if (queue[k].cb) failed.push_back(std::move(queue[k].cb));
+      if (queue[k].waiter) failed_waiters.push_back(queue[k].waiter);
+    }
     for (auto& cb : end_callbacks) failed.push_back(std::move(cb));
     end_callbacks.clear();
     queue.clear();
@@ -927,6 +808,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     loop->post([keep, err = std::move(err), failed = std::move(failed), awaited]() mutable {
       const std::error_code ec = err ? err->code() : make_error_code(errc::err_stream_destroyed);
       for (auto& cb : failed) cb(ec);
+      // One at a time: a resumed waiter may end another waiter's frame.
+      while (!keep->failed_waiters.empty()) {
+        write_waiter* w = keep->failed_waiters.front();
+        keep->failed_waiters.erase(keep->failed_waiters.begin());
+        w->done(w, ec);
+      }
       // An "error" nobody listens to is fatal, as in Node, unless a
       // `co_await connect()` takes it instead.
       if (err && !keep->events.template emit<"error">(*err) && !awaited) unhandled_error_event(*err);
