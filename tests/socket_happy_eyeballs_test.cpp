@@ -262,3 +262,20 @@ TEST_CASE("destroy() during the attempts stops them: no further attempt, no erro
   net::run();  // the cancelled attempt's completion closes its descriptor
   CHECK(netxx_test::open_fds() <= fds_before);
 }
+
+TEST_CASE("happy_eyeballs_order: the first answer's family first, then alternating, each address once",
+          "[happy-eyeballs][order]") {
+  using A = net::dns::lookup_address;
+  using net::detail::happy_eyeballs_order;
+  CHECK(happy_eyeballs_order({}).empty());
+  // Node's internalConnectMultiple: 6 first here, because the first answer is IPv6.
+  CHECK(happy_eyeballs_order({{"::1", 6}, {"127.0.0.1", 4}, {"::2", 6}, {"::3", 6}, {"127.0.0.2", 4}}) ==
+        std::vector<A>{{"::1", 6}, {"127.0.0.1", 4}, {"::2", 6}, {"127.0.0.2", 4}, {"::3", 6}});
+  CHECK(happy_eyeballs_order({{"10.0.0.1", 4}, {"10.0.0.2", 4}, {"::1", 6}}) ==
+        std::vector<A>{{"10.0.0.1", 4}, {"::1", 6}, {"10.0.0.2", 4}});
+  // Duplicates go; what is not an IP of family 4 or 6 is left out.
+  CHECK(happy_eyeballs_order({{"127.0.0.1", 4}, {"127.0.0.1", 4}, {"::1", 6}, {"::1", 6}}) ==
+        std::vector<A>{{"127.0.0.1", 4}, {"::1", 6}});
+  CHECK(happy_eyeballs_order({{"not-an-ip", 4}, {"127.0.0.1", 5}, {"::1", 6}}) == std::vector<A>{{"::1", 6}});
+  CHECK(happy_eyeballs_order({{"example.com", 4}}).empty());
+}

@@ -23,10 +23,10 @@ template <typename Backend>
 class basic_connecting_socket : public basic_socket<Backend> {
  public:
   explicit basic_connecting_socket(basic_socket<Backend> s) : basic_socket<Backend>(std::move(s)) {}
-  bool await_ready() const noexcept { return !this->internal_state()->connecting; }
-  void await_suspend(std::coroutine_handle<> h) noexcept { this->internal_state()->connect_waiter = h; }
+  bool await_ready() const noexcept { return !detail::socket_access::state(*this)->connecting; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { detail::socket_access::state(*this)->connect_waiter = h; }
   basic_socket<Backend> await_resume() {
-    typename basic_socket<Backend>::connect_awaitable(this->internal_state()).await_resume();
+    typename basic_socket<Backend>::connect_awaitable(detail::socket_access::state(*this)).await_resume();
     return *this;
   }
 };

@@ -233,13 +233,11 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
       return std::nullopt;
     }
     auto sock = basic_socket<Backend>::adopt(*loop, cfd, domain);
-    auto& st = sock.internal_state();
-    st->allow_half_open = options.allow_half_open;
-    st->high_water_mark = options.high_water_mark;
-    if (options.pause_on_connect) st->paused = true;
     ++connections;
-    st->closed_owner = this->weak_from_this();
-    st->on_closed = [](void* srv) { static_cast<server_state*>(srv)->connection_closed(); };
+    detail::socket_access::state(sock)->accepted(options.allow_half_open, options.high_water_mark,
+                                                  options.pause_on_connect, this->weak_from_this(), [](void* srv) {
+                                                    static_cast<server_state*>(srv)->connection_closed();
+                                                  });
     if (options.no_delay && !listener_no_delay) sock.set_no_delay(true);
     if (options.keep_alive) sock.set_keep_alive(true, options.keep_alive_initial_delay);
     return sock;

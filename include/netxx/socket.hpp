@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "block_list.hpp"
+#include "impl/socket_awaitables.hpp"
 #include "impl/stream_state.hpp"
 #include "socket_options.hpp"
 #include "buffer.hpp"
@@ -47,6 +48,20 @@
 #include "task.hpp"
 
 NETXX_BEGIN_NAMESPACE
+template <typename Backend>
+class basic_socket;
+
+namespace detail {
+/// The library's own way into a socket's state (the server sets up the
+/// sockets it accepts, net::connect awaits its socket): never the user's.
+struct socket_access {
+  template <typename Backend>
+  static const std::shared_ptr<socket_state<Backend>>& state(const basic_socket<Backend>& s) noexcept {
+    return s.s_;
+  }
+};
+}  // namespace detail
+
 /// net.Socket.
 template <typename Backend>
 class basic_socket {
@@ -56,26 +71,10 @@ class basic_socket {
   using key = typename detail::key_for<socket_emitter>::type;
 
  public:
-  /// What `socket.connect(...)` returns: awaiting it waits for the outcome.
-  class connect_awaitable {
-   public:
-    explicit connect_awaitable(std::shared_ptr<state> s) : s_(std::move(s)) {}
-    bool await_ready() const noexcept { return !s_->connecting; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { s_->connect_waiter = h; }
-    void await_resume() {
-      if (s_->connect_failure) {
-        const auto failure = std::exchange(s_->connect_failure, nullptr);
-        throw *failure;
-      }
-      if (s_->destroyed || s_->fd < 0) {
-        if (s_->destroy_error) throw *s_->destroy_error;
-        throw error(errc::err_socket_closed_before_connection);
-      }
-    }
-
-   private:
-    std::shared_ptr<state> s_;
-  };
+  using connect_awaitable = detail::connect_awaitable<Backend>;
+  using read_awaitable = detail::basic_read_awaitable<Backend, false>;
+  using pooled_read_awaitable = detail::basic_read_awaitable<Backend, true>;
+  using write_awaitable = detail::write_awaitable<Backend>;
 
   /// new net.Socket(): a socket on this thread's loop, not yet connected.
   basic_socket() : basic_socket(socket_options{}) {}
@@ -213,7 +212,7 @@ class basic_socket {
   /// callback runs on "finish". Awaitable too: `co_await s.end()`.
   auto end(std::span<const std::byte> data = {}, write_callback cb = {}) {
     if (s_) s_->end(data, std::move(cb));
-    return ready_awaitable{};
+    return detail::ready_awaitable{};
   }
   auto end(std::string_view text, write_callback cb = {}) { return end(as_bytes(text), std::move(cb)); }
 
@@ -226,13 +225,7 @@ class basic_socket {
   }
   /// socket.destroySoon(): end(), then destroy once the writes are done.
   void destroy_soon() {
-    if (!s_) return;
-    if (s_->writable) {
-      auto keep = s_;
-      s_->end({}, [keep](std::error_code) { keep->destroy({}); });
-    } else {
-      s_->destroy({});
-    }
+    if (s_) s_->destroy_soon();
   }
   /// socket.pause(): no "data" until resume(); the kernel then pushes back on the peer.
   basic_socket& pause() {
@@ -257,7 +250,7 @@ class basic_socket {
     s_->events.template on<"data">([d, self](std::span<const std::byte> chunk) mutable {
       if (!d.write(chunk, write_callback{})) self.pause();
     });
-    dest.internal_state()->events.template on<"drain">([self]() mutable { self.resume(); });
+    dest.on("drain", [self]() mutable { self.resume(); });
     s_->events.template on<"end">([d]() mutable { d.end(); });
     if (!s_->paused) s_->start_flowing();
     return dest;
@@ -451,9 +444,8 @@ class basic_socket {
     s.s_->handles = 1;
     return s;
   }
-  const std::shared_ptr<state>& internal_state() const noexcept { return s_; }
-
  private:
+  friend struct detail::socket_access;
   struct adopt_tag {};
   explicit basic_socket(adopt_tag) noexcept {}
 
@@ -517,157 +509,6 @@ class basic_socket {
     auto a = detail::socket_name(s_->fd, local);
     return a ? std::string(detail::family_string(a->family())) : std::string();
   }
-
-  struct ready_awaitable {
-    bool await_ready() const noexcept { return true; }
-    void await_suspend(std::coroutine_handle<>) const noexcept {}
-    void await_resume() const noexcept {}
-  };
-
-  // Fails at once, before suspending, when the socket cannot do the operation.
-  // A code, not an error: it sits in every awaiter (in the coroutine frame),
-  // and a net::error with its strings is over 200 bytes.
-  static std::optional<errc> closed_error(const std::shared_ptr<state>& s) {
-    if (!s || s->destroyed || (s->fd < 0 && !s->connecting)) return errc::err_socket_closed;
-    return std::nullopt;
-  }
-  // What an operation cut short by destroy() throws: destroy's error if it had one.
-  static error cut_short(const std::shared_ptr<state>& s) {
-    if (s && s->destroy_error) return *s->destroy_error;
-    return error(errc::err_socket_closed);
-  }
-
-  /// One recv. The op lives here, in the awaiting frame. Pooled: into a
-  /// block of the pool that the backend takes once bytes are there, handed
-  /// to the caller as a net::buffer.
-  template <bool Pooled>
-  class basic_read_awaitable : public detail::io_op {
-   public:
-    basic_read_awaitable(std::shared_ptr<state> s, std::span<std::byte> buf) : s_(std::move(s)) {
-      code = Pooled ? detail::op_code::recv_pooled : detail::op_code::recv;
-      complete = &on_complete;
-      args.recv = {buf.data(), buf.size(), 0};
-    }
-    explicit basic_read_awaitable(std::shared_ptr<state> s) requires Pooled : s_(std::move(s)) {
-      code = detail::op_code::recv_pooled;
-      complete = &on_complete;
-      args.recv = {nullptr, detail::block_pool::block_size, 0};
-    }
-    basic_read_awaitable(const basic_read_awaitable&) = delete;
-    ~basic_read_awaitable() {
-      if (in_flight()) s_->loop->abandon(*this);
-      if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
-      if (s_ && s_->failed_read == this) s_->failed_read = nullptr;
-      if constexpr (Pooled) detail::block_pool::give(static_cast<std::byte*>(args.recv.buf));
-    }
-    bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
-      if ((early_ = closed_error(s_))) return false;
-      if (!s_->readable) {  // already at the end: 0 again, as a stream's read() after 'end'
-        result = 0;
-        return false;
-      }
-      waiter_ = h;
-      if (s_->connecting) {  // parked: started once connected
-        s_->pending_read = this;
-        return true;
-      }
-      fd = s_->fd;
-      counts_alive = s_->ref;
-      if (s_->loop->start(*this)) return false;
-      s_->pending_read = this;
-      return true;
-    }
-    auto await_resume() {
-      if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
-      if (early_) throw error(*early_);
-      if (result < 0) {
-        if (result == -ECANCELED) throw cut_short(s_);
-        throw error::from_syscall("read", errno_code(-result));
-      }
-      const auto n = static_cast<std::size_t>(result);
-      s_->bytes_read += n;
-      s_->touch();
-      if (n == 0 && args.recv.len > 0) {
-        s_->readable = false;
-        s_->maybe_auto_destroy();  // both directions done: close, as Node's autoDestroy
-      }
-      if constexpr (Pooled) {
-        auto* block = static_cast<std::byte*>(std::exchange(args.recv.buf, nullptr));
-        if (n == 0) {
-          detail::block_pool::give(block);
-          return buffer();
-        }
-        return buffer::adopt(block, n);
-      } else {
-        return n;
-      }
-    }
-
-   private:
-    static void on_complete(io_op* op, int) noexcept { detail::resume(static_cast<basic_read_awaitable*>(op)->waiter_); }
-    std::shared_ptr<state> s_;
-    std::coroutine_handle<> waiter_;
-    std::optional<errc> early_;
-  };
-  using read_awaitable = basic_read_awaitable<false>;
-  using pooled_read_awaitable = basic_read_awaitable<true>;
-
-  /// Resumes once all of data is in the kernel (or throws the write's
-  /// error). The bytes are not copied: they join the socket's write queue
-  /// as they are, and the frame waits. Discarded without co_await (the
-  /// event style's `s.write(data)`), it queues a copy as write(data, cb) does.
-  class write_awaitable : private state::write_waiter {
-   public:
-    write_awaitable(std::shared_ptr<state> s, std::span<const std::byte> data) : s_(std::move(s)), data_(data) {
-      this->done = &on_done;
-    }
-    write_awaitable(const write_awaitable&) = delete;
-    ~write_awaitable() {
-      if (!s_) return;
-      if (phase_ == phase::queued) s_->forget_waiter(this);
-      if (phase_ == phase::unused) s_->write(data_, {});  // the event style: fire and forget
-    }
-    bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
-      phase_ = phase::told;
-      if ((early_ = closed_error(s_))) return false;
-      if (!s_->writable) {
-        early_ = errc::err_stream_write_after_end;
-        return false;
-      }
-      if (data_.empty()) return false;
-      waiter_ = h;
-      phase_ = phase::queued;
-      submitting_ = true;
-      s_->submit_awaited(data_, this);
-      submitting_ = false;
-      return phase_ == phase::queued;  // told already: the kernel took it all at once
-    }
-    void await_resume() {
-      if (early_) throw error(*early_);
-      if (!error_) return;
-      if (error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
-      if (s_ && s_->destroy_error && s_->destroy_error->code() == error_) throw *s_->destroy_error;
-      throw error::from_syscall("write", error_);
-    }
-
-   private:
-    enum class phase : std::uint8_t { unused, queued, told };
-    static void on_done(typename state::write_waiter* w, std::error_code ec) noexcept {
-      auto* self = static_cast<write_awaitable*>(w);
-      self->error_ = ec;
-      self->phase_ = phase::told;
-      if (!self->submitting_) detail::resume(self->waiter_);
-    }
-    std::shared_ptr<state> s_;
-    std::span<const std::byte> data_;
-    std::coroutine_handle<> waiter_;
-    std::error_code error_;
-    std::optional<errc> early_;
-    phase phase_ = phase::unused;
-    bool submitting_ = false;
-  };
 
   std::shared_ptr<state> s_;
 };

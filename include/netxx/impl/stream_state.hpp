@@ -61,6 +61,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool readable = true;     // false once the peer's FIN was read (and "end" emitted)
   bool writable = true;     // false once end() was called
   bool fin_sent = false;    // our FIN went out (after the queue drained)
+  bool finish_emitted = false;  // and "finish" followed
   bool destroyed = false;
   bool close_emitted = false;
   bool ref = true;
@@ -217,6 +218,17 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   bool open() const noexcept { return fd >= 0 && !destroyed; }
+
+  /// A connection a server accepted: the server's options, and who is told
+  /// when its descriptor closes (the server's connection count).
+  void accepted(bool half_open, std::size_t hwm, bool pause_on_connect, std::weak_ptr<void> owner,
+                void (*closed)(void*)) noexcept {
+    allow_half_open = half_open;
+    high_water_mark = hwm;
+    if (pause_on_connect) paused = true;
+    closed_owner = std::move(owner);
+    on_closed = closed;
+  }
 
   void close_fd() noexcept {
     if (fd < 0) return;
@@ -604,6 +616,19 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!destroyed && !writable && !fin_sent && !connecting && queue_empty() && !wop.in_flight()) send_fin();
   }
 
+  /// Node's destroySoon(): end(), then destroy once everything written is
+  /// in the kernel and "finish" came; at once when that already happened.
+  void destroy_soon() {
+    if (destroyed) return;
+    auto keep = this->shared_from_this();
+    const bool flushing = writable || (!finish_emitted && (fin_sent || connecting || !queue_empty() || wop.in_flight()));
+    if (!flushing) return destroy({});
+    if (writable)
+      end({}, [keep](std::error_code) { keep->destroy({}); });
+    else
+      end_callbacks.push_back([keep](std::error_code) { keep->destroy({}); });
+  }
+
   void end(std::span<const std::byte> data, write_callback cb = {}) {
     if (destroyed) return;  // Node: end() after destroy is a no-op
     if (!data.empty() && writable) write(data, {});
@@ -636,6 +661,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     loop->post([keep] {
       if (keep->destroyed && keep->close_emitted) return;
       auto cbs = std::move(keep->end_callbacks);
+      keep->finish_emitted = true;
       keep->events.template emit<"finish">();
       for (auto& cb : cbs) cb({});
       keep->maybe_auto_destroy();
@@ -689,6 +715,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     close_emitted = false;
     readable = writable = true;
     fin_sent = false;
+    finish_emitted = false;
     flowing = false;
     need_drain = false;
     stashed = 0;
