@@ -371,6 +371,9 @@ struct client_log {
     };
   }
   void watch(net::socket& s) {
+    // Flowing, as a Node client that wants to see the peer's end: a socket
+    // that never reads never emits "end", so never closes.
+    s.on("data", [](std::span<const std::byte>) {});
     s.on("error", [this](const net::error& e) { errors.emplace_back(e.what()); });
     s.on("close", [this](bool err) {
       ++closes;
