@@ -250,7 +250,7 @@ class basic_socket {
     s_->events.template on<"data">([d, self](std::span<const std::byte> chunk) mutable {
       if (!d.write(chunk, write_callback{})) self.pause();
     });
-    dest.on("drain", [self]() mutable { self.resume(); });
+    detail::socket_access::state(dest)->events.template on<"drain">([self]() mutable { self.resume(); });
     s_->events.template on<"end">([d]() mutable { d.end(); });
     if (!s_->paused) s_->start_flowing();
     return dest;

@@ -668,9 +668,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     });
   }
 
-  // Node's autoDestroy: both directions done.
+  // Node's autoDestroy: both directions done, "end" and "finish" both
+  // emitted (a FIN sent whose "finish" is still to come is not done: the
+  // peer's FIN can arrive in between, and the end callbacks must not fail).
   void maybe_auto_destroy() {
-    if (!destroyed && !readable && fin_sent) destroy({});
+    if (!destroyed && !readable && finish_emitted) destroy({});
   }
 
   void fail_later(write_callback cb, std::error_code ec) {
