@@ -137,6 +137,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     // awaitable-only one) never need it, and 1 KiB per connection is worth saving.
     std::unique_ptr<std::array<iovec, 64>> iov;
   } wop;
+  std::size_t in_flight_chunks = 0;  // the queue entries wop's send covers
   // Writes that finished, told in order once the queue is consistent again
   // (what they run may write, end or destroy).
   struct finished_write {
@@ -391,10 +392,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   // --- writing: the write engine ------------------------------------------------
   //
-  // Every write goes through submit() and every send is started by pump():
-  // the event face's write() and end(data), the awaited write, the connect
-  // completion, a send's completion, "drain" listeners and write callbacks
-  // (which only queue, since what they run is told after the send loop).
+  // A write enters through write() (the event face, end(data)) or
+  // submit_awaited() and joins the queue in enqueue(); every send is started
+  // by pump(), called from there, from the connect completion and from a
+  // send's completion. What "drain" listeners and write callbacks write only
+  // queues: they run after the send loop.
   // A send starts only when may_send_now(); the one shortcut, a direct
   // non-blocking send of a new write, is taken only when nothing is queued
   // or in flight, so bytes always leave in the order they were written.
@@ -443,8 +445,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   /// An awaited write: queued without a copy; `w` is told when its bytes
-  /// are in the kernel, or of the error.
-  /// The awaiter's frame holds the state: no self-reference is taken.
+  /// are in the kernel, or of the error. The awaiter's frame holds the
+  /// state, so no self-reference is taken.
   void submit_awaited(std::span<const std::byte> data, write_waiter* w) {
     touch();
     chunk c;
@@ -503,8 +505,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     tell_finished();
     after_queue_drained();
   }
-
-  std::size_t in_flight_chunks = 0;  // queue entries the send in flight covers
 
   void start_send() {
     NETXX_ASSERT(!wop.in_flight(), "a send started while one is in flight");
