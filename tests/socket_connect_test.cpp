@@ -501,6 +501,36 @@ TEST_CASE("no_delay and keep_alive options are set on the connected socket", "[c
   run_bounded(body());
 }
 
+TEST_CASE("set_keep_alive(true) under a second of delay leaves the system's idle time, as Node's", "[connect]") {
+  // Node v23.5.0 (strace): setKeepAlive(true, 0) and (true, 500) set only
+  // SO_KEEPALIVE; (true, 5000) also TCP_KEEPIDLE 5, TCP_KEEPINTVL 1, TCP_KEEPCNT 10.
+  echo_server es({.port = 0, .host = "127.0.0.1"});
+  auto body = [&]() -> net::task<> {
+    net::socket c = co_await net::connect({.port = es.port(), .host = "127.0.0.1"});
+    auto opt = [&](int level, int name) {
+      int v = -1;
+      socklen_t len = sizeof v;
+      ::getsockopt(c.fd(), level, name, &v, &len);
+      return v;
+    };
+    const int idle = opt(IPPROTO_TCP, TCP_KEEPIDLE), intvl = opt(IPPROTO_TCP, TCP_KEEPINTVL),
+              cnt = opt(IPPROTO_TCP, TCP_KEEPCNT);
+    REQUIRE(idle != 1);  // the system's (7200 by default), not the value a wrong rule would set
+    for (std::int64_t delay : {0, 500, 999}) {
+      CAPTURE(delay);
+      c.set_keep_alive(true, delay);
+      CHECK(opt(SOL_SOCKET, SO_KEEPALIVE) == 1);
+      CHECK(opt(IPPROTO_TCP, TCP_KEEPIDLE) == idle);
+      CHECK(opt(IPPROTO_TCP, TCP_KEEPINTVL) == intvl);
+      CHECK(opt(IPPROTO_TCP, TCP_KEEPCNT) == cnt);
+    }
+    c.set_keep_alive(true, 2500);
+    CHECK(opt(IPPROTO_TCP, TCP_KEEPIDLE) == 2);
+    c.destroy();
+  };
+  run_bounded(body());
+}
+
 TEST_CASE("a socket connects again from its own \"close\" listener, keeping its listeners", "[connect]") {
   echo_server es({.port = 0, .host = "127.0.0.1"});
   net::socket c;

@@ -98,7 +98,11 @@ inline int set_int_option(int fd, int level, int name, int value) noexcept {
 /// it TCP_KEEPIDLE (seconds, at least 1), TCP_KEEPINTVL=1, TCP_KEEPCNT=10 as libuv sets.
 inline int set_keep_alive(int fd, bool enable, std::int64_t initial_delay_ms) noexcept {
   if (int r = set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, enable ? 1 : 0); r < 0 || !enable) return r;
-  const int idle = initial_delay_ms >= 1000 ? static_cast<int>(initial_delay_ms / 1000) : 1;
+  // Node hands libuv whole seconds (~~(initialDelay / 1000)); under one
+  // second libuv leaves the system's idle time, interval and count alone.
+  const std::int64_t seconds = initial_delay_ms / 1000;
+  if (seconds < 1) return 0;
+  const int idle = seconds > 2147483647 ? 2147483647 : static_cast<int>(seconds);
   if (int r = set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle); r < 0) return r;
   if (int r = set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, 1); r < 0) return r;
   return set_int_option(fd, IPPROTO_TCP, TCP_KEEPCNT, 10);
