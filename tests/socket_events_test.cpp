@@ -169,6 +169,40 @@ TEST_CASE("write returns false at the high-water mark and drain follows when the
   net::run();
 }
 
+// Node's bytesWritten is what write() was given (what its handle took, plus
+// what is still buffered): 15 right after a write made while connecting
+// (test-net-connect-buffer), the whole buffer right after end(buf)
+// (test-net-bytes-written-large); a socket that connects again counts anew
+// (test-net-bytes-stats).
+TEST_CASE("bytes_written counts what write() was given, queued bytes included, and from 0 on a new connect",
+          "[events][socket]") {
+  auto server = net::create_server([](net::socket c) { c.resume(); });  // reads and discards
+  server.listen(0, "127.0.0.1");
+  const std::uint16_t port = server.address()->port;
+  net::socket c;
+  std::vector<std::uint64_t> seen;
+  int closes = 0;
+  c.on("data", [](std::span<const std::byte>) {});  // flowing, to see the server's end
+  c.on("close", [&](bool) {
+    seen.push_back(c.bytes_written());
+    if (++closes == 1)
+      c.connect(port, "127.0.0.1", [&] {
+        seen.push_back(c.bytes_written());
+        c.end();
+      });
+  });
+  c.connect(port, "127.0.0.1", [] {});
+  c.write("0123456789abcde", net::write_callback{});
+  seen.push_back(c.bytes_written());
+  const std::vector<std::byte> big(10'000'000, std::byte{'z'});
+  c.end(big);
+  seen.push_back(c.bytes_written());
+  run_until([&] { return closes == 2; });
+  CHECK(seen == std::vector<std::uint64_t>{15, 10'000'015, 10'000'015, 0, 0});
+  server.close();
+  net::run();
+}
+
 // Node counts the bytes of a write as buffered until they are written, so
 // write() says false for a chunk of the high-water mark or more even when the
 // kernel takes all of it at once, and "drain" follows (next tick).

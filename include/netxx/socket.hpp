@@ -375,10 +375,12 @@ class basic_socket {
 
   /// Node's socket.destroyed.
   bool destroyed() const noexcept { return !s_ || s_->destroyed; }
-  /// Node's socket.bytesRead.
+  /// Node's socket.bytesRead. Both counters start again at 0 when the socket connects again.
   std::uint64_t bytes_read() const noexcept { return s_ ? s_->bytes_read : 0; }
   /// Node's socket.bytesWritten.
-  std::uint64_t bytes_written() const noexcept { return s_ ? s_->bytes_written : 0; }
+  /// Counts what write() was given, as Node's does: what the kernel took,
+  /// and what is still queued.
+  std::uint64_t bytes_written() const noexcept { return s_ ? s_->bytes_written + s_->queued_bytes : 0; }
 
   /// Node's socket.readyState.
   ready_state get_ready_state() const noexcept {

@@ -718,6 +718,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     readable = writable = true;
     fin_sent = false;
     finish_emitted = false;
+    bytes_read = bytes_written = 0;  // a new handle in Node, with its own counts
     flowing = false;
     need_drain = false;
     stashed = 0;
