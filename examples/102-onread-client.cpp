@@ -24,7 +24,7 @@
 int main() {
   // Reuses a 4 KiB buffer for every read from the socket.
   std::array<std::byte, 4 * 1024> buffer{};
-  net::connect_options options{.port = 8124};  // a variable: it carries a callback (GCC 12, see socket.hpp)
+  net::connect_options options{.port = 8124};  // a variable: it carries a callback (GCC 12, see socket_options.hpp)
   options.onread = {
       .buffer = buffer,
       .callback =
