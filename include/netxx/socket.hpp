@@ -284,7 +284,7 @@ class basic_socket {
   /// or "error" follow. Bad arguments throw at once (ERR_MISSING_ARGS,
   /// ERR_SOCKET_BAD_PORT, ERR_INVALID_IP_ADDRESS, ERR_OUT_OF_RANGE).
   connect_awaitable connect(const connect_options& o) {
-    start_connect(o);
+    s_->start_connect(o);
     return connect_awaitable(s_);
   }
   /// socket.connect(options, connectListener).
@@ -293,7 +293,7 @@ class basic_socket {
   basic_socket& connect(const connect_options& o, F&& listener) {
     s_->events.template once<"connect">(std::forward<F>(listener));
     s_->event_face = true;
-    start_connect(o);
+    s_->start_connect(o);
     return *this;
   }
   /// socket.connect(path[, connectListener]): an IPC connection.
@@ -473,8 +473,6 @@ class basic_socket {
     s_->writable = writable;
     if (s_->onread.callback && readable) s_->start_flowing();
   }
-
-  void start_connect(const connect_options& o) { s_->start_connect(o); }
 
   static std::span<const std::byte> as_bytes(std::string_view t) noexcept {
     return std::as_bytes(std::span(t.data(), t.size()));

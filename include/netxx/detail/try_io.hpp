@@ -24,6 +24,18 @@ constexpr bool try_io_handles(op_code c) noexcept {
          c == op_code::sendmsg;
 }
 
+/// One non-blocking-style send of [buf, buf + len), retried on EINTR: the
+/// bytes the kernel took, or -errno (EWOULDBLOCK as -EAGAIN). Also the
+/// socket's own direct send (libuv's uv_try_write).
+inline int try_send(int fd, const void* buf, std::size_t len, int flags) noexcept {
+  for (;;) {
+    const ssize_t r = ::send(fd, buf, len, flags | MSG_NOSIGNAL);
+    if (r >= 0) return static_cast<int>(r);
+    if (errno == EINTR) continue;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
+}
+
 /// Makes op's system call once: the bytes moved (>= 0), or -errno, with
 /// EWOULDBLOCK reported as -EAGAIN. `flags` is added to the call's own
 /// (io_uring passes MSG_DONTWAIT: its sockets may be blocking). A pooled read
@@ -52,8 +64,7 @@ inline int try_io(io_op& op, int flags = 0) noexcept {
         break;
       }
       case op_code::send:
-        r = ::send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | MSG_NOSIGNAL | flags);
-        break;
+        return try_send(op.fd, op.args.send.buf, op.args.send.len, op.args.send.flags | flags);
       case op_code::sendmsg:
         r = ::sendmsg(op.fd, op.args.sendmsg.msg, op.args.sendmsg.flags | MSG_NOSIGNAL | flags);
         break;

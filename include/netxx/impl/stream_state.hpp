@@ -34,6 +34,7 @@
 #include "../detail/recycling_allocator.hpp"
 #include "../detail/sockaddr.hpp"
 #include "../detail/socket_ops.hpp"
+#include "../detail/try_io.hpp"
 #include "../dns.hpp"
 #include "../encoding.hpp"
 #include "../errors.hpp"
@@ -425,10 +426,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     // all of it at once.
     const bool below = queued_bytes + data.size() < high_water_mark;
     if (!below) need_drain = true;
-    chunk c;
-    c.cb = std::move(cb);
     std::size_t sent = 0;
-    if (queue_empty() && may_send_now() && !c.cb) {
+    if (!cb && queue_empty() && may_send_now()) {
       // libuv's uv_try_write: most writes fit in the socket buffer and need
       // neither a copy nor an operation.
       const ssize_t r = send_now(data);
@@ -439,7 +438,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
         return below;
       }
     }
+    chunk c;
     c.data.assign(data.begin() + static_cast<std::ptrdiff_t>(sent), data.end());
+    c.cb = std::move(cb);
     enqueue(std::move(c));
     return below;
   }
@@ -535,15 +536,13 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   /// The direct send of write()'s shortcut: what the kernel took, or -1
   /// when the socket was destroyed by the error.
   ssize_t send_now(std::span<const std::byte> data) {
-    ssize_t r;
-    do r = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
+    const int r = try_send(fd, data.data(), data.size(), MSG_DONTWAIT);
     if (r >= 0) {
       bytes_written += static_cast<std::size_t>(r);
       return r;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    destroy(error::from_syscall("write", errno_code(errno)));
+    if (r == -EAGAIN) return 0;
+    destroy(error::from_syscall("write", errno_code(-r)));
     return -1;
   }
 
@@ -585,7 +584,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   /// Runs the callbacks and resumes the waiters of finished writes, in order.
   void tell_finished() {
-    if (telling) return;
+    if (telling || finished_head == finished.size()) return;
     telling = true;
     auto keep = this->shared_from_this();
     while (finished_head < finished.size()) {
