@@ -15,30 +15,9 @@ pooled="$root/build/bench-release/examples/061-pooled-echo-server"
 [ -x "$bench/loadgen" ] && [ -x "$server" ] || { echo "run benchmarks/echo/run.sh once first" >&2; exit 2; }
 rounds=${1:-5}
 log=$(mktemp)
-one() { # WORKLOAD SERVER-NAME CMD...
-  local wl=$1 name=$2; shift 2
-  local port=$((30000 + RANDOM % 2000)) args pid ppid out tc rate
-  case $wl in
-    pp64_64) args="pingpong -c 64 -s 64 -d 3 -w 0.5" ;;
-    pp64_4k) args="pingpong -c 64 -s 4096 -d 3 -w 0.5" ;;
-    stream4) args="stream -c 4 -b 65536 -d 3 -w 0.5" ;;
-    churn32) args="churn -c 32 -s 64 -d 3 -w 0.5" ;;
-  esac
-  taskset -c 0 "$@" "$port" >/dev/null 2>&1 &
-  pid=$!
-  sleep 0.3
-  perf stat -e task-clock -x, -o "$log.perf" -p "$pid" &
-  ppid=$!
-  sleep 0.2
-  # shellcheck disable=SC2086
-  out=$(taskset -c 1 "$bench/loadgen" $args -p "$port" | grep '^RESULT')
-  kill -INT "$ppid"; wait "$ppid" 2>/dev/null
-  kill "$pid"; wait "$pid" 2>/dev/null
-  tc=$(awk -F, '/task-clock/ {print $1}' "$log.perf")
-  rate=$(echo "$out" | grep -oE '(msgs_per_s|conns_per_s|MB_per_s)=[0-9.]+' | cut -d= -f2)
-  # the loadgen runs 3.5 s at about the measured rate (warm-up included)
-  echo "wl=$wl srv=$name rate=$rate task_ms=$tc us_per_unit=$(awk -v t="$tc" -v r="$rate" 'BEGIN { printf "%.3f", t * 1000 / (r * 3.5) }')"
-}
+LOADGEN="$bench/loadgen"
+# shellcheck source=measure.sh
+. "$root/benchmarks/echo/measure.sh"
 ulimit -n "$(ulimit -Hn)"
 for r in $(seq "$rounds"); do
   for wl in pp64_64 pp64_4k stream4 churn32; do
@@ -80,4 +59,4 @@ for wl, rs in by.items():
         cells.append(f"{st.median(vals):.2f} ({st.median(ratios):.2f})" if vals else "-")
     print(f"{wl:9}" + "".join(f"{c:>17}" for c in cells))
 PY
-cp "$log" "${CPU_TIME_KEEP:-/dev/null}" 2>/dev/null; rm -f "$log" "$log.perf"
+cp "$log" "${CPU_TIME_KEEP:-/dev/null}" 2>/dev/null; rm -f "$log"
