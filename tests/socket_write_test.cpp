@@ -360,6 +360,7 @@ struct client_log {
   bool had_error = false;
   std::vector<int> cb_calls;          // per callback: how many times it ran
   std::vector<std::string> cb_errors;
+  std::string port = "-";             // the client's local port, read in "connect" before anything is written
   /// A callback for the log: counts its calls, records an error.
   net::write_callback callback(std::function<void()> then = {}) {
     const std::size_t i = cb_calls.size();
@@ -374,6 +375,9 @@ struct client_log {
     // Flowing, as a Node client that wants to see the peer's end: a socket
     // that never reads never emits "end", so never closes.
     s.on("data", [](std::span<const std::byte>) {});
+    // The first "connect" listener: a later one may write, and a write that
+    // fails at once (the peer reset) closes the socket, and its port with it.
+    s.on("connect", [this, s] { port = std::to_string(s.local_port()); });
     s.on("error", [this](const net::error& e) { errors.emplace_back(e.what()); });
     s.on("close", [this](bool err) {
       ++closes;
@@ -450,10 +454,10 @@ run_outcome run_client(peer_kind pk, transport t, node_peer* node, netxx_reader*
   if (pk == peer_kind::netxx) reader->expect(job);
   out.job = job;
   net::socket s = start(ep.to(t));
-  std::string port = "-";  // the local port, known once connected (0 once closed)
-  if (t != transport::unix_path) s.on("connect", [&port, s] { port = std::to_string(s.local_port()); });
   out.closed_in_time = run_for([&] { return log.closes > 0 && (pk == peer_kind::node || job->done); }, limit_ms);
   if (!out.closed_in_time) s.destroy();  // free the peer, and let the loop settle
+  // Node names a Unix client by no port: any report is this one's.
+  const std::string port = t == transport::unix_path ? std::string("-") : log.port;
   if (pk == peer_kind::node) {
     out.peer = netxx_test::run_bounded(node->report_of(port, out.closed_in_time ? 5'000 : 1'000), 30'000);
   } else {
