@@ -254,6 +254,10 @@ class uring_backend {
   /// otherwise come round at once, forever, serving nothing.
   void wait(int timeout_ms) {
     if (failed_) throw enter_failure();
+    // An abandon outside this walk (a socket freed by a posted call) reaped
+    // completions into the batch: they are delivered now, not after a
+    // sleep that only a new completion would end.
+    if (!batch_.empty()) timeout_ms = 0;
     io_uring_cqe* cqe = nullptr;
     int rc;
     if (timeout_ms < 0) {
