@@ -41,6 +41,12 @@ class buffer {
     return b;
   }
 
+  /// Lets go of the block without giving it back (the layers above use it).
+  std::byte* release() noexcept {
+    size_ = 0;
+    return std::exchange(block_, nullptr);
+  }
+
   std::byte* data() noexcept { return block_; }
   const std::byte* data() const noexcept { return block_; }
   /// buf.length

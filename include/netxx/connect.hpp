@@ -44,7 +44,8 @@ inline socket_options socket_part(const connect_options& o) {
           .no_delay = o.no_delay,
           .keep_alive = o.keep_alive,
           .keep_alive_initial_delay = o.keep_alive_initial_delay,
-          .block_list = o.block_list};
+          .block_list = o.block_list,
+          .high_water_mark = o.high_water_mark};
 }
 template <typename Backend, typename... Listener>
 basic_connecting_socket<Backend> connect_with(const connect_options& o, basic_loop<Backend>& loop,

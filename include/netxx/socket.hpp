@@ -75,6 +75,7 @@ class basic_socket {
   using read_awaitable = detail::basic_read_awaitable<Backend, false>;
   using pooled_read_awaitable = detail::basic_read_awaitable<Backend, true>;
   using write_awaitable = detail::write_awaitable<Backend>;
+  using end_awaitable = detail::end_awaitable<Backend>;
 
   /// new net.Socket(): a socket on this thread's loop, not yet connected.
   basic_socket() : basic_socket(socket_options{}) {}
@@ -86,6 +87,7 @@ class basic_socket {
     st.loop = &loop;
     st.handles = 1;
     st.allow_half_open = o.allow_half_open;
+    st.high_water_mark = o.high_water_mark;
     st.no_delay_on_connect = o.no_delay;
     st.keep_alive_on_connect = o.keep_alive;
     st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
@@ -157,6 +159,10 @@ class basic_socket {
     s_->events.remove_all_listeners();
     return *this;
   }
+  basic_socket& remove_all_listeners(key name) {
+    s_->events.remove_all_listeners(name);
+    return *this;
+  }
   /// socket.listenerCount(event).
   std::size_t listener_count(key name) const noexcept { return s_->events.listener_count(name); }
 
@@ -166,11 +172,17 @@ class basic_socket {
   /// once the queue reaches the high-water mark ("drain" follows when it
   /// empties). The callback runs when the data reached the kernel.
   bool write(std::span<const std::byte> data, write_callback cb) { return s_->write(data, std::move(cb)); }
-  bool write(std::string_view text, write_callback cb) { return write(as_bytes(text), std::move(cb)); }
+  bool write(std::string_view text, write_callback cb) { return write(text, s_->default_encoding, std::move(cb)); }
   /// socket.write(data) in the event style: the same as with a callback,
   /// without one. (Awaiting the result instead gives the awaitable write.)
   auto write(std::span<const std::byte> data) { return write_awaitable(s_, data); }
-  auto write(std::string_view text) { return write(as_bytes(text)); }
+  /// (With a default encoding other than utf8, the string is encoded and
+  /// queued at once; awaiting waits for nothing then.)
+  auto write(std::string_view text) {
+    if (s_->default_encoding == encoding::utf8) return write(as_bytes(text));
+    write(text, s_->default_encoding, write_callback{});
+    return write(std::span<const std::byte>{});
+  }
 
   /// socket.write(data, encoding[, callback]): the string is encoded as
   /// Buffer.from(data, encoding) would (utf8, utf16le, latin1, ascii, hex,
@@ -188,6 +200,17 @@ class basic_socket {
     if (enc == encoding::utf8) return end(as_bytes(text), std::move(cb));
     const auto data = encode(text, enc);
     return end(std::span<const std::byte>(data), std::move(cb));
+  }
+
+  /// writable.setDefaultEncoding(encoding): the encoding of string writes
+  /// and end(string) that name none (default utf8).
+  basic_socket& set_default_encoding(encoding enc) {
+    s_->default_encoding = enc;
+    return *this;
+  }
+  /// writable.setDefaultEncoding(name): ERR_UNKNOWN_ENCODING for a name Node does not know.
+  basic_socket& set_default_encoding(std::string_view name) {
+    return set_default_encoding(name.empty() ? encoding::utf8 : encoding_from(name));
   }
 
   /// socket.setEncoding([encoding]): "data" then carries the decoded text as
@@ -209,12 +232,26 @@ class basic_socket {
   }
 
   /// socket.end([data][, callback]): FIN after the queued writes; the
-  /// callback runs on "finish". Awaitable too: `co_await s.end()`.
-  auto end(std::span<const std::byte> data = {}, write_callback cb = {}) {
+  /// callback runs on "finish". Awaitable too: `co_await s.end()` resumes
+  /// at "finish" and throws what destroyed the socket first.
+  end_awaitable end(std::span<const std::byte> data = {}, write_callback cb = {}) {
     if (s_) s_->end(data, std::move(cb));
-    return detail::ready_awaitable{};
+    return end_awaitable(s_);
   }
-  auto end(std::string_view text, write_callback cb = {}) { return end(as_bytes(text), std::move(cb)); }
+  /// socket.end(callback).
+  template <typename F>
+    requires std::is_invocable_v<F&, std::error_code>
+  end_awaitable end(F&& cb) {
+    return end(std::span<const std::byte>{}, write_callback(std::forward<F>(cb)));
+  }
+  /// socket.end(data, encodingName[, callback]): ERR_UNKNOWN_ENCODING for a name Node does not know.
+  end_awaitable end(std::string_view text, std::string_view enc, write_callback cb = {}) {
+    return end(text, enc.empty() ? encoding::utf8 : encoding_from(enc), std::move(cb));
+  }
+  end_awaitable end(std::string_view text, write_callback cb = {}) {
+    if (s_ && s_->default_encoding != encoding::utf8) return end(text, s_->default_encoding, std::move(cb));
+    return end(as_bytes(text), std::move(cb));
+  }
 
   /// socket.destroy([error]): closes now. With an error, "error" then
   /// "close"(true) follow; without, "close"(false). Reads and writes in
@@ -258,8 +295,44 @@ class basic_socket {
 
   /// socket.bufferSize (Node's writableLength): bytes queued, not yet in the kernel.
   std::size_t buffer_size() const noexcept { return s_ ? s_->queued_bytes : 0; }
-  /// stream.writableHighWaterMark.
+  /// writable.writableLength: bytes queued, not yet in the kernel.
+  std::size_t writable_length() const noexcept { return buffer_size(); }
+  /// writable.writableHighWaterMark: write() returns false from here on.
   std::size_t writable_high_water_mark() const noexcept { return s_ ? s_->high_water_mark : 0; }
+  /// readable.readableLength: bytes read from the kernel that nobody consumed yet.
+  std::size_t readable_length() const noexcept { return s_ ? s_->rbuf_bytes : 0; }
+  /// readable.readableHighWaterMark: reading stops while this much waits unconsumed.
+  std::size_t readable_high_water_mark() const noexcept { return s_ ? s_->high_water_mark : 0; }
+  /// readable.readable: "end" not emitted yet, not destroyed.
+  bool readable() const noexcept { return s_ && s_->readable && !s_->destroyed; }
+  /// writable.writable: end() not called yet, not destroyed.
+  bool writable() const noexcept { return s_ && s_->writable && !s_->destroyed; }
+  /// readable.readableEnded: "end" was emitted.
+  bool readable_ended() const noexcept { return s_ && s_->end_emitted; }
+  /// writable.writableEnded: end() was called.
+  bool writable_ended() const noexcept { return s_ && s_->end_called; }
+  /// writable.writableFinished: "finish" was emitted.
+  bool writable_finished() const noexcept { return s_ && s_->finish_emitted; }
+  /// readable.readableFlowing: nullopt until a "data" listener, resume() or
+  /// pipe(); then true, or false once paused.
+  std::optional<bool> readable_flowing() const noexcept {
+    if (!s_ || (!s_->flowing && !s_->paused)) return std::nullopt;
+    return s_->flowing;
+  }
+
+  /// writable.cork(): writes queue, and none is sent until as many uncork()
+  /// (or end()); they then go out together, in one sendmsg.
+  basic_socket& cork() noexcept {
+    if (s_) ++s_->corked;
+    return *this;
+  }
+  /// writable.uncork().
+  basic_socket& uncork() {
+    if (s_) s_->uncork();
+    return *this;
+  }
+  /// writable.writableCorked: how many uncork() calls it takes to send.
+  std::size_t writable_corked() const noexcept { return s_ ? s_->corked : 0; }
 
   // --- the awaitable face ------------------------------------------------------------
 
@@ -415,14 +488,25 @@ class basic_socket {
   }
 
   /// Node's socket.setNoDelay([noDelay = true]).
+  /// Before the connection exists it is kept, and applied once connected.
   basic_socket& set_no_delay(bool no_delay = true) noexcept {
-    if (s_ && s_->fd >= 0 && s_->domain != AF_UNIX)
+    if (!s_) return *this;
+    if (s_->fd < 0 || s_->connecting)
+      s_->no_delay_on_connect = no_delay;
+    else if (s_->domain != AF_UNIX)
       detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, no_delay ? 1 : 0);
     return *this;
   }
   /// Node's socket.setKeepAlive([enable = false][, initialDelay = 0]).
+  /// Before the connection exists it is kept, and applied once connected.
   basic_socket& set_keep_alive(bool enable = false, std::int64_t initial_delay_ms = 0) noexcept {
-    if (s_ && s_->fd >= 0 && s_->domain != AF_UNIX) detail::set_keep_alive(s_->fd, enable, initial_delay_ms);
+    if (!s_) return *this;
+    if (s_->fd < 0 || s_->connecting) {
+      s_->keep_alive_on_connect = enable;
+      s_->keep_alive_delay_ms = initial_delay_ms < 0 ? 0 : initial_delay_ms;
+    } else if (s_->domain != AF_UNIX) {
+      detail::set_keep_alive(s_->fd, enable, initial_delay_ms);
+    }
     return *this;
   }
 
@@ -471,7 +555,10 @@ class basic_socket {
     s_->domain = dom;
     s_->readable = readable;
     s_->writable = writable;
-    if (s_->onread.callback && readable) s_->start_flowing();
+    if (s_->onread.callback && readable)
+      s_->start_flowing();
+    else if (readable)
+      s_->read_soon();  // Node's Socket constructor with a handle: read(0)
   }
 
   static std::span<const std::byte> as_bytes(std::string_view t) noexcept {
@@ -494,19 +581,25 @@ class basic_socket {
     return *this;
   }
 
+  // Node's _getpeername/_getsockname: read once the connection is up, then
+  // kept (after the close too) until the socket connects again.
+  const std::optional<socket_address>& name_of(bool local) const noexcept {
+    static const std::optional<socket_address> none;
+    if (!s_) return none;
+    auto& cached = local ? s_->sock_name : s_->peer_name;
+    if (!cached && s_->fd >= 0 && !s_->connecting && !s_->destroyed) cached = detail::socket_name(s_->fd, local);
+    return cached;
+  }
   std::string ip_of(bool local) const {
-    if (!s_ || s_->fd < 0) return {};
-    auto a = detail::socket_name(s_->fd, local);
+    const auto& a = name_of(local);
     return a ? std::string(a->address().view()) : std::string();
   }
   std::uint16_t port_of(bool local) const noexcept {
-    if (!s_ || s_->fd < 0) return 0;
-    auto a = detail::socket_name(s_->fd, local);
+    const auto& a = name_of(local);
     return a ? a->port() : 0;
   }
   std::string family_of(bool local) const {
-    if (!s_ || s_->fd < 0) return {};
-    auto a = detail::socket_name(s_->fd, local);
+    const auto& a = name_of(local);
     return a ? std::string(detail::family_string(a->family())) : std::string();
   }
 

@@ -71,6 +71,7 @@ struct socket_options {
   bool keep_alive = false;          // applied once connected
   std::int64_t keep_alive_initial_delay = 0;
   const netxx::block_list* block_list = nullptr;  // outgoing: a blocked address fails with ERR_IP_BLOCKED
+  std::size_t high_water_mark = 64 * 1024;       // readable and writable highWaterMark (Node's default)
 };
 
 /// socket.connect(options) and net.connect(options). A TCP connection names
@@ -104,6 +105,7 @@ struct connect_options {
   bool writable = true;
   onread_options onread{};
   std::stop_token signal{};
+  std::size_t high_water_mark = 64 * 1024;
 };
 
 namespace detail {

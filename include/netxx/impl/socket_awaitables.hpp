@@ -46,12 +46,6 @@ class connect_awaitable {
   std::shared_ptr<socket_state<Backend>> s_;
 };
 
-/// What end() returns: awaiting it resumes at once.
-struct ready_awaitable {
-  bool await_ready() const noexcept { return true; }
-  void await_suspend(std::coroutine_handle<>) const noexcept {}
-  void await_resume() const noexcept {}
-};
 
 // Fails at once, before suspending, when the socket cannot do the operation.
 // A code, not an error: it sits in every awaiter (in the coroutine frame),
@@ -94,12 +88,17 @@ class basic_read_awaitable : public io_op {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     if ((early_ = closed_error(s_))) return false;
+    s_->pulled = true;  // from now on each await asks for the next bytes: no read ahead
+    if (!s_->rbuf_empty() || s_->rbuf_eof) {  // read ahead already: take it
+      result = socket_state<Backend>::served_from_buffer;
+      return false;
+    }
     if (!s_->readable) {  // already at the end: 0 again, as a stream's read() after 'end'
       result = 0;
       return false;
     }
     waiter_ = h;
-    if (s_->connecting) {  // parked: started once connected
+    if (s_->connecting || s_->flow_read.in_flight()) {  // parked: started once connected, or served by that read
       s_->pending_read = this;
       return true;
     }
@@ -112,6 +111,7 @@ class basic_read_awaitable : public io_op {
   auto await_resume() {
     if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
     if (early_) throw error(*early_);
+    if (result == socket_state<Backend>::served_from_buffer) return from_buffer();
     if (result < 0) {
       if (result == -ECANCELED) throw cut_short(s_);
       throw error::from_syscall("read", errno_code(-result));
@@ -119,10 +119,7 @@ class basic_read_awaitable : public io_op {
     const auto n = static_cast<std::size_t>(result);
     s_->bytes_read += n;
     s_->touch();
-    if (n == 0 && args.recv.len > 0) {
-      s_->readable = false;
-      s_->maybe_auto_destroy();  // both directions done: close, as Node's autoDestroy
-    }
+    if (n == 0 && args.recv.len > 0 && s_->readable) s_->on_eof();  // "end", then end() unless allowHalfOpen
     if constexpr (Pooled) {
       auto* block = static_cast<std::byte*>(std::exchange(args.recv.buf, nullptr));
       if (n == 0) {
@@ -136,6 +133,17 @@ class basic_read_awaitable : public io_op {
   }
 
  private:
+  // What the read ahead buffered; at its end, the FIN it read.
+  auto from_buffer() {
+    const bool eof = s_->rbuf_empty();
+    if (eof && s_->readable) s_->on_eof();
+    if constexpr (Pooled) {
+      return eof ? buffer() : s_->take_buffered_block();
+    } else {
+      return eof ? std::size_t{0}
+                 : s_->take_buffered({static_cast<std::byte*>(args.recv.buf), args.recv.len});
+    }
+  }
   static void on_complete(io_op* op, int) noexcept { resume(static_cast<basic_read_awaitable*>(op)->waiter_); }
   std::shared_ptr<socket_state<Backend>> s_;
   std::coroutine_handle<> waiter_;
@@ -197,6 +205,47 @@ class write_awaitable : private socket_state<Backend>::write_waiter {
   std::optional<errc> early_;
   phase phase_ = phase::unused;
   bool submitting_ = false;
+};
+
+/// What end() returns. end() has already ended the socket; awaiting this
+/// resumes at "finish" (everything written is in the kernel, and the FIN
+/// went), or throws what destroyed the socket first.
+template <typename Backend>
+class end_awaitable : private socket_state<Backend>::write_waiter {
+ public:
+  explicit end_awaitable(std::shared_ptr<socket_state<Backend>> s) : s_(std::move(s)) { this->done = &on_done; }
+  end_awaitable(const end_awaitable&) = delete;
+  ~end_awaitable() {
+    if (s_ && waiting_) s_->forget_waiter(this);
+  }
+  bool await_ready() const noexcept { return !s_ || s_->finish_emitted; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (s_->destroyed) {
+      error_ = s_->destroy_error ? s_->destroy_error->code() : make_error_code(errc::err_stream_destroyed);
+      return false;
+    }
+    waiter_ = h;
+    waiting_ = true;
+    s_->end_waiters.push_back(this);
+    return true;
+  }
+  void await_resume() {
+    if (!error_) return;
+    if (s_ && s_->destroy_error && s_->destroy_error->code() == error_) throw *s_->destroy_error;
+    throw error(errc::err_socket_closed);
+  }
+
+ private:
+  static void on_done(typename socket_state<Backend>::write_waiter* w, std::error_code ec) noexcept {
+    auto* self = static_cast<end_awaitable*>(w);
+    self->error_ = ec;
+    self->waiting_ = false;
+    resume(self->waiter_);
+  }
+  std::shared_ptr<socket_state<Backend>> s_;
+  std::coroutine_handle<> waiter_;
+  std::error_code error_;
+  bool waiting_ = false;
 };
 
 }  // namespace detail

@@ -11,10 +11,12 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +63,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   int domain = AF_INET;
   bool readable = true;     // false once the peer's FIN was read (and "end" emitted)
   bool writable = true;     // false once end() was called
+  bool end_called = false;  // end() was called (Node's writableEnded)
+  bool end_emitted = false;  // "end" was emitted (Node's readableEnded)
   bool fin_sent = false;    // our FIN went out (after the queue drained)
   bool finish_emitted = false;  // and "finish" followed
   bool destroyed = false;
@@ -70,6 +74,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool flowing = false;     // Node's flowing mode: "data" listener, resume(), pipe()
   bool paused = false;      // pause() was called
   bool need_drain = false;
+  std::uint32_t corked = 0;  // cork() depth: writes queue, none is sent until uncork()
+  encoding default_encoding = encoding::utf8;  // setDefaultEncoding(): for string writes
   bool in_write = false;    // inside write(): completions are reported next tick
   std::size_t handles = 0;  // user handles (basic_socket objects) sharing this state
   std::size_t high_water_mark = 64 * 1024;
@@ -86,16 +92,29 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   void (*on_closed)(void*) = nullptr;
   std::weak_ptr<void> closed_owner;
 
-  // --- flowing reads: one recv in flight, into a block of the pool ---------
-  // (as co_await read() does): a socket waiting for bytes holds no buffer;
-  // the block lives from the completion to the end of the "data" emission.
-  // With onread, the caller's buffer instead.
+  // --- reading: one recv in flight, into a block of the pool -------------------
+  // (as co_await read() does): a socket waiting for bytes holds no buffer.
+  // With onread, the caller's buffer instead. As Node's, a socket reads from
+  // connect or accept on, whoever listens: what nobody consumed yet waits in
+  // the readable buffer (Node's readableState.buffer), and reading stops
+  // once it holds the high-water mark. So a FIN, a reset and the close are
+  // seen with no "data" listener, and a socket nobody reads from holds at
+  // most its high-water mark.
   struct flow_read_op : io_op {
     socket_state* owner = nullptr;
   } flow_read;
-  std::size_t stashed = 0;  // bytes read while pausing, delivered on resume
-  buffer stashed_block;     // their block (none: they are in onread's buffer)
-  bool stashed_eof = false;
+  struct read_chunk {
+    buffer block;  // a block of the pool; its bytes are block[offset, size)
+    std::size_t offset = 0;
+    std::size_t left() const noexcept { return block.size() - offset; }
+  };
+  std::vector<read_chunk> rbuf;  // rbuf[rbuf_head..]
+  std::size_t rbuf_head = 0;
+  std::size_t rbuf_bytes = 0;  // Node's readableLength
+  bool rbuf_eof = false;       // the peer's FIN, behind rbuf's bytes: "end" once they are consumed
+  bool pulled = false;         // read with co_await: each await asks for the next bytes, no read ahead
+  bool read_stopped = false;   // pauseOnConnect: no read at all until resume() (Node's readStop)
+  bool peer_ended = false;     // "end" came with allowHalfOpen false: a write is Node's writeAfterFIN
 
   // --- the write queue: what write() and end(data) were given, in order ------
   // An awaited write borrows the caller's bytes (its frame waits until they
@@ -152,6 +171,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // Waiters of writes that destroy() cut short, told next tick.
   std::vector<write_waiter*> failed_waiters;
   std::vector<write_callback> end_callbacks;
+  // Awaiters of `co_await end()`, told at "finish" (or of the error).
+  std::vector<write_waiter*> end_waiters;
+
+  // Node's _peername / _sockname: read once while connected, kept after the
+  // close (remoteAddress in a "close" listener), forgotten on a new connect.
+  std::optional<socket_address> peer_name, sock_name;
 
   // Awaitable reads in flight (in their frames), for destroy and unref.
   // A read awaited while connecting waits here, not yet started.
@@ -227,9 +252,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
                 void (*closed)(void*)) noexcept {
     allow_half_open = half_open;
     high_water_mark = hwm;
-    if (pause_on_connect) paused = true;
+    if (pause_on_connect) paused = read_stopped = true;
     closed_owner = std::move(owner);
     on_closed = closed;
+    read_soon();
   }
 
   void close_fd() noexcept {
@@ -254,44 +280,31 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   }
 
   // --- reading -----------------------------------------------------------------
+  //
+  // One rule decides whether a recv may start (should_read), one function
+  // starts them (read_more). Bytes go straight to "data" while flowing with
+  // nothing buffered; otherwise into the readable buffer, which flowing
+  // drains (flow) and awaited reads take from (take_buffered).
 
-  void start_flowing() {
-    const bool was = flowing;
-    flowing = true;
-    paused = false;
-    hold();
-    if (was) return;
-    // Reading starts next tick, as Node's resume() does: a listener added
-    // right after on("data") (on("end"), on("close")) must not miss what is
-    // already waiting, data and FIN included.
-    auto keep = this->shared_from_this();
-    loop->post([keep] { keep->deliver_stash(); });
+  bool rbuf_empty() const noexcept { return rbuf_head == rbuf.size(); }
+
+  /// A recv may start: open, not at the end, none in flight or parked, and
+  /// someone wants the bytes: flowing, or Node's read-ahead (below the
+  /// high-water mark, unless an awaiting coroutine drives the reads).
+  bool should_read() const noexcept {
+    if (!open() || connecting || !readable || rbuf_eof || flow_read.in_flight() || pending_read) return false;
+    if (onread.callback) return flowing && !onread_buf.empty();
+    if (flowing) return rbuf_empty();
+    return !pulled && !read_stopped && rbuf_bytes < high_water_mark;
   }
 
-  void deliver_stash() {
-    if (destroyed || !flowing) return;
-    if (stashed > 0) {
-      const std::size_t n = std::exchange(stashed, 0);
-      const buffer block = std::move(stashed_block);
-      emit_data(n, block.data());
-    }
-    if (destroyed) return;
-    if (std::exchange(stashed_eof, false)) {
-      on_eof();
-      return;
-    }
-    if (flowing) arm_read();
-  }
-
-  void arm_read() {
-    if (!open() || !readable || flow_read.in_flight() || !flowing) return;
-    // Synchronous completions (epoll's optimistic read) are handled in a loop
-    // here rather than by recursion.
-    do {
+  /// Starts recvs while should_read(); synchronous completions (epoll's
+  /// optimistic read) are taken here in a loop rather than by recursion.
+  void read_more() {
+    while (should_read()) {
       flow_read.fd = fd;
       flow_read.counts_alive = ref;
       if (onread.callback) {  // the caller's buffer
-        if (onread_buf.empty()) return;
         flow_read.code = op_code::recv;
         flow_read.args.recv = {onread_buf.data(), onread_buf.size(), 0};
       } else {  // the backend takes a block when bytes are there
@@ -299,13 +312,57 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
         flow_read.args.recv = {nullptr, block_pool::block_size, 0};
       }
       if (!loop->start(flow_read)) return;
-    } while (handle_read(flow_read.result) && flowing && open() && readable);
+      handle_read(flow_read.result);
+    }
+  }
+
+  /// Reading starts next tick, once whoever got the socket (a "connection"
+  /// listener, an accept awaiter, the connect listener) had the chance to
+  /// pause it, read it with co_await, or give it an onread buffer.
+  void read_soon() {
+    auto keep = this->shared_from_this();
+    loop->post([keep] {
+      if (keep->handles > 0 || keep->self) keep->read_more();
+    });
+  }
+
+  void start_flowing() {
+    const bool was = flowing;
+    flowing = true;
+    paused = false;
+    read_stopped = false;
+    hold();
+    if (was) return;
+    // Next tick, as Node's resume() does: a listener added right after
+    // on("data") (on("end"), on("close")) must not miss what is already
+    // buffered, data and FIN included.
+    auto keep = this->shared_from_this();
+    loop->post([keep] { keep->flow(); });
+  }
+
+  /// Flowing: what is buffered goes out as "data", then the pending "end",
+  /// then reading goes on.
+  void flow() {
+    while (flowing && !destroyed && !rbuf_empty()) {
+      read_chunk c = take_chunk();
+      if (onread.callback) {  // back into the caller's buffer, where onread expects it
+        const std::size_t n = std::min(c.left(), onread_buf.size());
+        std::copy_n(c.block.data() + c.offset, n, onread_buf.data());
+        emit_data({onread_buf.data(), n});
+      } else {
+        emit_data({c.block.data() + c.offset, c.left()});
+      }
+    }
+    if (destroyed) return;
+    if (rbuf_empty() && rbuf_eof) return on_eof();
+    read_more();
   }
 
   static void on_flow_read(io_op* op, int res) noexcept {
     auto* st = static_cast<flow_read_op*>(op)->owner;
     auto keep = st->shared_from_this();
-    if (st->handle_read(res) && st->flowing && st->open()) st->arm_read();
+    st->handle_read(res);
+    st->read_more();
     if (st->destroyed && st->close_emitted) st->release_self();
   }
 
@@ -318,49 +375,127 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     self.reset();
   }
 
-  // True when reading may go on.
-  bool handle_read(int res) {
+  /// A recv's result: "data" while flowing with nothing buffered, else
+  /// into the readable buffer; at the FIN, "end" once nothing is buffered.
+  void handle_read(int res) {
     // The block the backend read into (pooled reads; a fallback block may be
     // there even when nothing was read).
     buffer block = buffer::adopt(flow_read.code == op_code::recv_pooled
                                      ? static_cast<std::byte*>(std::exchange(flow_read.args.recv.buf, nullptr))
                                      : nullptr,
                                  res > 0 ? static_cast<std::size_t>(res) : 0);
-    if (destroyed) return false;
-    if (res == -ECANCELED) return false;  // pause() or destroy()
-    if (res < 0) {
-      destroy(error::from_syscall("read", errno_code(-res)));
-      return false;
-    }
+    if (destroyed) return;
+    if (res == -ECANCELED) return serve_parked_read();  // onread's pause
+    if (res < 0) return destroy(error::from_syscall("read", errno_code(-res)));
     if (res == 0) {
-      if (!flowing) {
-        stashed_eof = true;
-        return false;
-      }
-      on_eof();
-      return false;
+      if (rbuf_empty() && !parked_reader()) return on_eof();
+      rbuf_eof = true;
+      return serve_parked_read();
     }
-    if (!flowing) {  // arrived while pausing: keep it for resume()
-      stashed = static_cast<std::size_t>(res);
-      stashed_block = std::move(block);
-      return false;
-    }
-    emit_data(static_cast<std::size_t>(res), block.data());
-    return true;
-  }
-
-  // n bytes, in `block` (pooled) or in onread's buffer.
-  void emit_data(std::size_t n, const std::byte* block) {
+    const auto n = static_cast<std::size_t>(res);
     bytes_read += n;
     touch();
+    if (flowing && rbuf_empty()) {
+      emit_data(onread.callback ? std::span<const std::byte>(onread_buf.data(), n)
+                                : std::span<const std::byte>(block.data(), n));
+      return;
+    }
+    if (onread.callback) {  // read while pausing: onread's buffer is the caller's, so copy
+      block = buffer::adopt(block_pool::take(), n);
+      std::copy_n(onread_buf.data(), n, block.data());
+    }
+    buffer_chunk(std::move(block));
+    serve_parked_read();
+  }
+
+  /// Appends to the readable buffer, into the last block when it has room:
+  /// many small reads then hold a few blocks, not one 64 KiB block each.
+  void buffer_chunk(buffer block) {
+    rbuf_bytes += block.size();
+    if (!rbuf_empty()) {
+      read_chunk& last = rbuf.back();
+      const std::size_t end = last.block.size();
+      if (block_pool::block_size - end >= block.size()) {
+        std::copy_n(block.data(), block.size(), last.block.data() + end);
+        last.block = buffer::adopt(std::exchange(last.block, buffer()).release(), end + block.size());
+        return;
+      }
+    }
+    rbuf.push_back({std::move(block), 0});
+  }
+
+  read_chunk take_chunk() noexcept {
+    read_chunk c = std::move(rbuf[rbuf_head++]);
+    rbuf_bytes -= c.left();
+    if (rbuf_empty()) {
+      rbuf.clear();
+      rbuf_head = 0;
+    }
+    return c;
+  }
+
+  /// An awaited read with bytes buffered: up to dst.size() of them, copied.
+  std::size_t take_buffered(std::span<std::byte> dst) {
+    std::size_t n = 0;
+    while (n < dst.size() && !rbuf_empty()) {
+      read_chunk& c = rbuf[rbuf_head];
+      const std::size_t k = std::min(dst.size() - n, c.left());
+      std::copy_n(c.block.data() + c.offset, k, dst.data() + n);
+      n += k;
+      c.offset += k;
+      rbuf_bytes -= k;
+      if (c.left() == 0) take_chunk();
+    }
+    after_consumed();
+    return n;
+  }
+  /// An awaited pooled read with bytes buffered: the first block, as it is.
+  buffer take_buffered_block() {
+    read_chunk c = take_chunk();
+    if (c.offset > 0) std::memmove(c.block.data(), c.block.data() + c.offset, c.left());
+    const std::size_t n = c.left();
+    buffer b = buffer::adopt(std::exchange(c.block, buffer()).release(), n);
+    after_consumed();
+    return b;
+  }
+  /// Node's read(): at the end of the buffered bytes comes the pending
+  /// "end"; below the high-water mark, reading goes on.
+  void after_consumed() {
+    if (rbuf_empty() && rbuf_eof) {
+      auto keep = this->shared_from_this();
+      loop->post([keep] {
+        if (!keep->destroyed && keep->readable) keep->on_eof();
+      });
+      return;
+    }
+    read_more();
+  }
+
+  // An awaited read waits for the read already in flight (parked, not
+  // started: two recvs on one socket could complete out of order).
+  bool parked_reader() const noexcept { return pending_read && !pending_read->in_flight() && !connecting; }
+  static constexpr int served_from_buffer = std::numeric_limits<int>::min();
+  void serve_parked_read() {
+    if (!parked_reader()) return;
+    io_op* op = pending_read;
+    if (!rbuf_empty() || rbuf_eof) {
+      pending_read = nullptr;
+      op->result = served_from_buffer;  // the awaiter takes from the buffer when it resumes
+      op->complete(op, served_from_buffer);
+      return;
+    }
+    if (!destroyed && readable) start_parked_read();
+  }
+
+  // n bytes, in `chunk` (pooled) or in onread's buffer.
+  void emit_data(std::span<const std::byte> chunk) {
     if (onread.callback) {
       // Node: callback(nread, buf); `false` pauses. A buffer function is asked for the next buffer.
-      const bool go = onread.callback(n, onread_buf);
+      const bool go = onread.callback(chunk.size(), onread_buf);
       if (onread.buffer_fn) onread_buf = onread.buffer_fn();
       if (!go) pause();
       return;
     }
-    const std::span<const std::byte> chunk(block, n);
     if (decoder) {
       decoded.clear();
       decoder->write_to(decoded, chunk);
@@ -370,8 +505,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     events.template emit<"data">(chunk);
   }
 
+  /// The peer's FIN, once everything before it was consumed: "end", then
+  /// our own end() unless allowHalfOpen, then autoDestroy.
   void on_eof() {
     readable = false;
+    rbuf_eof = false;
     auto keep = this->shared_from_this();
     if (decoder) {  // what the decoder held back (an incomplete character) comes out now
       decoded.clear();
@@ -379,16 +517,21 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (!decoded.empty()) events.template emit<"data">(std::as_bytes(std::span(decoded.data(), decoded.size())));
       if (destroyed) return;
     }
+    if (!allow_half_open) peer_ended = true;
+    end_emitted = true;
     events.template emit<"end">();
     if (destroyed) return;
     if (!allow_half_open && writable) end({});
     maybe_auto_destroy();
   }
 
+  /// Node's pause(): no more "data" until resume(); reading goes on into
+  /// the readable buffer up to the high-water mark. With onread (no
+  /// buffer of Node's), reading stops at once.
   void pause() {
     flowing = false;
     paused = true;
-    if (flow_read.in_flight()) loop->cancel(flow_read.id);
+    if (onread.callback && flow_read.in_flight()) loop->cancel(flow_read.id);
   }
 
   // --- writing: the write engine ------------------------------------------------
@@ -402,12 +545,27 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // non-blocking send of a new write, is taken only when nothing is queued
   // or in flight, so bytes always leave in the order they were written.
 
-  /// A send may start: connected, open, and no send in flight.
-  bool may_send_now() const noexcept { return fd >= 0 && !connecting && !destroyed && !wop.in_flight(); }
+  /// A send may start: connected, open, not corked, and no send in flight.
+  bool may_send_now() const noexcept {
+    return fd >= 0 && !connecting && !destroyed && corked == 0 && !wop.in_flight();
+  }
+
+  /// writable.uncork(): at depth 0 the queue goes out, in one sendmsg.
+  void uncork() {
+    if (corked == 0) return;
+    if (--corked == 0 && !destroyed) pump();
+  }
 
   /// socket.write(data, cb), the event face: true while below the high-water mark.
   bool write(std::span<const std::byte> data, write_callback cb) {
     touch();
+    if (peer_ended) {
+      // Node's writeAfterFIN: the peer ended and we do not stay half open.
+      error e(std::error_code(EPIPE, std::generic_category()), "This socket has been ended by the other party");
+      fail_later(std::move(cb), e.code());
+      destroy(std::move(e));
+      return false;
+    }
     if (destroyed) {
       fail_later(std::move(cb), make_error_code(errc::err_stream_destroyed));
       return false;
@@ -461,6 +619,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   /// stream is torn and closes.
   void forget_waiter(write_waiter* w) noexcept {
     std::erase(failed_waiters, w);
+    std::erase(end_waiters, w);
     for (std::size_t k = finished_head; k < finished.size(); ++k)
       if (finished[k].waiter == w) finished[k].waiter = nullptr;
     for (std::size_t k = queue_head; k < queue.size(); ++k) {
@@ -615,17 +774,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!destroyed && !writable && !fin_sent && !connecting && queue_empty() && !wop.in_flight()) send_fin();
   }
 
-  /// Node's destroySoon(): end(), then destroy once everything written is
-  /// in the kernel and "finish" came; at once when that already happened.
+  /// Node's destroySoon(): end(), then destroy at "finish" (a "finish"
+  /// listener, so listeners added before it see the socket open and those
+  /// added after see it destroyed, as in Node); at once when it came already.
   void destroy_soon() {
     if (destroyed) return;
-    auto keep = this->shared_from_this();
-    const bool flushing = writable || (!finish_emitted && (fin_sent || connecting || !queue_empty() || wop.in_flight()));
-    if (!flushing) return destroy({});
-    if (writable)
-      end({}, [keep](std::error_code) { keep->destroy({}); });
-    else
-      end_callbacks.push_back([keep](std::error_code) { keep->destroy({}); });
+    if (writable) end({});
+    if (finish_emitted) return destroy({});
+    events.template once<"finish">([this] { destroy({}); });  // the listener lives in this state
   }
 
   void end(std::span<const std::byte> data, write_callback cb = {}) {
@@ -634,7 +790,13 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (cb) end_callbacks.push_back(std::move(cb));
     if (!writable) return;
     writable = false;
+    end_called = true;
     hold();
+    if (corked > 0) {  // Node's end() uncorks: what was corked goes out before the FIN
+      corked = 1;
+      uncork();
+      return;
+    }
     maybe_send_fin();
   }
 
@@ -661,8 +823,14 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
       if (keep->destroyed && keep->close_emitted) return;
       auto cbs = std::move(keep->end_callbacks);
       keep->finish_emitted = true;
+      for (auto& cb : cbs) cb({});  // Node's kOnFinished: end()'s callbacks, then "finish"
+      if (keep->destroyed) return;
       keep->events.template emit<"finish">();
-      for (auto& cb : cbs) cb({});
+      while (!keep->end_waiters.empty()) {  // one at a time: a resumed waiter may end another's frame
+        write_waiter* w = keep->end_waiters.front();
+        keep->end_waiters.erase(keep->end_waiters.begin());
+        w->done(w, {});
+      }
       keep->maybe_auto_destroy();
     });
   }
@@ -717,12 +885,16 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     readable = writable = true;
     fin_sent = false;
     finish_emitted = false;
+    end_called = end_emitted = false;
+    peer_name.reset();
+    sock_name.reset();
     bytes_read = bytes_written = 0;  // a new handle in Node, with its own counts
     flowing = false;
     need_drain = false;
-    stashed = 0;
-    stashed_block.reset();
-    stashed_eof = false;
+    rbuf.clear();
+    rbuf_head = rbuf_bytes = 0;
+    rbuf_eof = false;
+    peer_ended = false;
     reset_on_destroy = false;
     destroy_error.reset();
     connect_failure.reset();
@@ -770,11 +942,11 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     pump();  // what was written or ended while connecting goes now
     if (destroyed) return;
     if (pending_read && !pending_read->in_flight()) start_parked_read();
-    if ((flowing || onread.callback || events.listener_count("data") > 0) && !paused) {
-      flowing = true;
-      arm_read();
-    }
+    if ((flowing || onread.callback || events.listener_count("data") > 0) && !paused) flowing = true;
+    // An awaiting coroutine goes first: its read, if it makes one, is the
+    // read (no read ahead to copy from).
     if (auto w = std::exchange(connect_waiter, {})) detail::resume(w);
+    read_more();  // Node's afterConnect: read(0), into the buffer if nobody consumes
   }
 
   /// A read awaited while connecting starts once connected.
@@ -789,6 +961,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
 
   void destroy(std::optional<error> err) {
     if (destroyed) return;
+    const bool was_connecting = connecting;
     destroyed = true;
     readable = writable = false;
     flowing = false;
@@ -821,22 +994,29 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     const bool awaited = static_cast<bool>(connect_waiter);
     if (awaited)
       connect_failure = std::make_unique<error>(err ? *err : error(errc::err_socket_closed_before_connection));
-    // Pending write callbacks learn the stream was destroyed.
-    std::vector<write_callback> failed;
+    // Pending write callbacks learn the stream was destroyed; the write
+    // that waited for the connection learns it never came, as in Node.
+    const std::error_code ec = err ? err->code() : make_error_code(errc::err_stream_destroyed);
+    std::vector<std::pair<write_callback, std::error_code>> failed;
     for (std::size_t k = queue_head; k < queue.size(); ++k) {
-      if (queue[k].cb) failed.push_back(std::move(queue[k].cb));
+      const bool first_while_connecting = was_connecting && k == queue_head;
+      if (queue[k].cb)
+        failed.emplace_back(std::move(queue[k].cb), first_while_connecting
+                                                        ? make_error_code(errc::err_socket_closed_before_connection)
+                                                        : ec);
       if (queue[k].waiter) failed_waiters.push_back(queue[k].waiter);
     }
-    for (auto& cb : end_callbacks) failed.push_back(std::move(cb));
+    for (auto& cb : end_callbacks) failed.emplace_back(std::move(cb), ec);
     end_callbacks.clear();
+    failed_waiters.insert(failed_waiters.end(), end_waiters.begin(), end_waiters.end());
+    end_waiters.clear();
     queue.clear();
     queue_head = 0;
     queued_bytes = 0;
     auto keep = this->shared_from_this();
     // "error" then "close", next tick, as Node's destroy() emits them.
-    loop->post([keep, err = std::move(err), failed = std::move(failed), awaited]() mutable {
-      const std::error_code ec = err ? err->code() : make_error_code(errc::err_stream_destroyed);
-      for (auto& cb : failed) cb(ec);
+    loop->post([keep, err = std::move(err), failed = std::move(failed), awaited, ec]() mutable {
+      for (auto& [cb, code] : failed) cb(code);
       // One at a time: a resumed waiter may end another waiter's frame.
       while (!keep->failed_waiters.empty()) {
         write_waiter* w = keep->failed_waiters.front();
