@@ -155,6 +155,7 @@ struct connector {
     // address defaulted to 0.0.0.0 or :: when only the port was given.
     std::string local_address;
     std::uint16_t local_port = 0;
+    bool closed = false;  // its descriptor was closed early (a timed-out attempt bound to a local port)
   };
   attempt_op* attempt = nullptr;
 
@@ -430,7 +431,14 @@ struct connector {
     self->attempt_errors.push_back(
         error::from_connect(errno_code(ETIMEDOUT), a->address, a->port, a->local_address, a->local_port));
     self->attempt = nullptr;
-    o->loop->cancel(a->id);  // its completion closes the descriptor
+    if (a->local_port != 0) {
+      // The next attempt binds the same local port: this descriptor goes
+      // first, as Node closes the old handle before the next bind.
+      o->loop->close_now(a->fd);
+      a->closed = true;
+    } else {
+      o->loop->cancel(a->id);  // its completion closes the descriptor
+    }
     if (o->connecting) self->connect_next();
   }
 
@@ -445,7 +453,7 @@ struct connector {
     if (current) attempt = nullptr;
     if (!current || a->gen != gen || owner->destroyed || !owner->connecting) {
       // Timed out, destroyed, or superseded: this descriptor is not ours any more.
-      owner->loop->close_idle(a->fd);
+      if (!a->closed) owner->loop->close_idle(a->fd);
       return;
     }
     owner->loop->core().disarm_timer(attempt_timer);
@@ -455,7 +463,12 @@ struct connector {
                                                                   local_end(a->fd))
                                             : error::from_connect(errno_code(-res), a->address, a->port,
                                                                   a->local_address, a->local_port);
-    owner->loop->close_idle(a->fd);
+    // Bound to a local port, the descriptor is closed now (io_uring's
+    // close_idle is queued): the next attempt binds that port again.
+    if (a->local_port != 0)
+      owner->loop->close_now(a->fd);
+    else
+      owner->loop->close_idle(a->fd);
     auto keep = owner->shared_from_this();
     owner->events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
     if (owner->destroyed || !owner->connecting) return;
