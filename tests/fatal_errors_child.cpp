@@ -5,11 +5,10 @@
 // report must not lose it.
 #include <cstdio>
 #include <cstdlib>
+#include <netxx/net.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <netxx/net.hpp>
 
 namespace {
 

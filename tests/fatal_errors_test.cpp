@@ -13,7 +13,7 @@
 #include "node.hpp"
 
 #ifndef NETXX_FATAL_ERRORS_CHILD
-#  error "NETXX_FATAL_ERRORS_CHILD: the path of fatal_errors_child (tests/CMakeLists.txt)"
+#error "NETXX_FATAL_ERRORS_CHILD: the path of fatal_errors_child (tests/CMakeLists.txt)"
 #endif
 
 namespace {
@@ -82,8 +82,12 @@ std::string refused_report(std::string_view address, std::uint16_t port, bool un
          "  errno: -111,\n"
          "  code: 'ECONNREFUSED',\n"
          "  syscall: 'connect',\n"
-         "  address: '" + std::string(address) + "',\n"
-         "  port: " + p + "\n"
+         "  address: '" +
+         std::string(address) +
+         "',\n"
+         "  port: " +
+         p +
+         "\n"
          "}\n";
 }
 
@@ -149,15 +153,20 @@ TEST_CASE("an unlistened server \"error\" (EADDRINUSE): Node's report naming the
   const auto r = run_child("server-error", taken.port);
   const std::string p = std::to_string(taken.port);
   CHECK(r.exit_status == 1);
-  CHECK(r.out == "started\n"
-                 "Error: listen EADDRINUSE: address already in use 127.0.0.1:" + p + "\n"
-                 "Emitted 'error' event on Server instance {\n"
-                 "  code: 'EADDRINUSE',\n"
-                 "  errno: -98,\n"
-                 "  syscall: 'listen',\n"
-                 "  address: '127.0.0.1',\n"
-                 "  port: " + p + "\n"
-                 "}\n");
+  CHECK(r.out ==
+        "started\n"
+        "Error: listen EADDRINUSE: address already in use 127.0.0.1:" +
+            p +
+            "\n"
+            "Emitted 'error' event on Server instance {\n"
+            "  code: 'EADDRINUSE',\n"
+            "  errno: -98,\n"
+            "  syscall: 'listen',\n"
+            "  address: '127.0.0.1',\n"
+            "  port: " +
+            p +
+            "\n"
+            "}\n");
   check_against_node(r.out, "require('net').createServer().listen(" + p + ", '127.0.0.1')");
 }
 
@@ -168,8 +177,10 @@ TEST_CASE("an exception out of the top-level task of `return net::run(task)`: re
     const auto r = run_child("task-throw", port);
     CHECK(r.exit_status == 1);
     CHECK(r.out == "started\n" + refused_report("127.0.0.1", port, false));
-    check_against_node(r.out, "const net = require('net'); (async () => { await new Promise((ok, fail) => "
-                              "net.connect(" + std::to_string(port) + ", '127.0.0.1', ok).on('error', fail)); })()");
+    check_against_node(r.out,
+                       "const net = require('net'); (async () => { await new Promise((ok, fail) => "
+                       "net.connect(" +
+                           std::to_string(port) + ", '127.0.0.1', ok).on('error', fail)); })()");
   }
   SECTION("any other exception: its type and what()") {
     const auto r = run_child("task-throw-std");
@@ -206,22 +217,23 @@ TEST_CASE("set_unhandled_exception_handler still replaces the report and the exi
 
 TEST_CASE("the report lists a netxx::error's fields as Node's inspect does", "[fatal][errors]") {
   using net::detail::inspect;
-  CHECK(inspect(net::error::from_dns("getaddrinfo", net::make_error_code(net::errc::enotfound), "nowhere.invalid",
-                                     -3008),
-                "Socket") ==
-        "Error: getaddrinfo ENOTFOUND nowhere.invalid\n"
-        "Emitted 'error' event on Socket instance {\n"
-        "  errno: -3008,\n"
-        "  code: 'ENOTFOUND',\n"
-        "  syscall: 'getaddrinfo',\n"
-        "  hostname: 'nowhere.invalid'\n"
-        "}");
+  CHECK(
+      inspect(net::error::from_dns("getaddrinfo", net::make_error_code(net::errc::enotfound), "nowhere.invalid", -3008),
+              "Socket") ==
+      "Error: getaddrinfo ENOTFOUND nowhere.invalid\n"
+      "Emitted 'error' event on Socket instance {\n"
+      "  errno: -3008,\n"
+      "  code: 'ENOTFOUND',\n"
+      "  syscall: 'getaddrinfo',\n"
+      "  hostname: 'nowhere.invalid'\n"
+      "}");
   CHECK(inspect(net::error(net::errc::err_stream_write_after_end), "Socket") ==
         "Error [ERR_STREAM_WRITE_AFTER_END]: write after end\n"
         "Emitted 'error' event on Socket instance {\n"
         "  code: 'ERR_STREAM_WRITE_AFTER_END'\n"
         "}");
-  CHECK(inspect(net::error(net::errc::err_socket_bad_port, "Port should be >= 0 and < 65536. Received type number (-1).")) ==
+  CHECK(inspect(net::error(net::errc::err_socket_bad_port,
+                           "Port should be >= 0 and < 65536. Received type number (-1).")) ==
         "RangeError [ERR_SOCKET_BAD_PORT]: Port should be >= 0 and < 65536. Received type number (-1). {\n"
         "  code: 'ERR_SOCKET_BAD_PORT'\n"
         "}");

@@ -112,7 +112,8 @@ std::string describe(const net::error& e) {
 
 net::error connect_error(const connect_case& c) {
   auto body = [&c]() -> net::task<net::error> {
-    net::connect_options o{.port = c.port, .host = c.host, .local_address = c.local_address, .local_port = c.local_port};
+    net::connect_options o{
+        .port = c.port, .host = c.host, .local_address = c.local_address, .local_port = c.local_port};
     if (!c.answer.empty()) o.lookup = fixed_lookup{parse_answer(c.answer)};
     try {
       co_await net::connect(o);

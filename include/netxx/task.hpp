@@ -134,7 +134,8 @@ inline std::string inspect_name(const error& e) {
 inline std::string inspect(const error& e, std::string_view emitter, int indent) {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   std::string out = inspect_name(e) + ": " + e.message();
-  if (!emitter.empty()) out.append("\n").append(pad).append("Emitted 'error' event on ").append(emitter).append(" instance");
+  if (!emitter.empty())
+    out.append("\n").append(pad).append("Emitted 'error' event on ").append(emitter).append(" instance");
 
   std::vector<std::pair<std::string_view, std::string>> props;
   const bool system = e.code().category() == std::system_category() || e.code().category() == std::generic_category();
@@ -178,8 +179,10 @@ inline std::string inspect(const error& e, std::string_view emitter, int indent)
   if (e.is_aggregate()) {
     std::string list = "[\n";
     const auto errors = e.errors();
-    for (std::size_t i = 0; i < errors.size(); ++i)
-      list.append(pad).append("    ").append(inspect(errors[i], {}, indent + 4)).append(i + 1 < errors.size() ? ",\n" : "\n");
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      const char* separator = i + 1 < errors.size() ? ",\n" : "\n";
+      list.append(pad).append("    ").append(inspect(errors[i], {}, indent + 4)).append(separator);
+    }
     props.emplace_back("[errors]", list.append(pad).append("  ]"));
   }
   if (props.empty()) return out;
