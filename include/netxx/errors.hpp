@@ -262,6 +262,13 @@ inline std::string_view code_string(const std::error_code& ec) noexcept {
   return "UNKNOWN";
 }
 
+class error;
+namespace detail {
+// Node's util.inspect of an error, for the report of an uncaught one
+// (defined in task.hpp, beside the handler that prints it).
+inline std::string inspect(const error& e, std::string_view emitter = {}, int indent = 0);
+}  // namespace detail
+
 /// The exception of the awaitable face and the argument of "error" listeners:
 /// Node's Error with `code`, `message`, and for system errors `syscall`,
 /// `address` and `port`. what() is exactly Node's `message`.
@@ -281,6 +288,22 @@ class error : public std::system_error {
     msg.append(syscall).append(" ").append(netxx::code_string(ec));
     auto e = with_details(std::move(msg), syscall, ec, address, port);
     if (!local.empty()) e.message_.append(" - Local (").append(local).append(")");
+    return e;
+  }
+
+  /// A connect that the kernel failed after it started (Node's
+  /// createConnectionError): when the connect asked for a local port, the
+  /// message ends in " - Local (address:port)" with the local address as
+  /// asked (Node's default 0.0.0.0 or :: when only the port was), and
+  /// local_address()/local_port() are set, as Node sets err.localAddress
+  /// and err.localPort. A local address without a port adds nothing.
+  static error from_connect(std::error_code ec, std::string_view address, std::uint16_t port,
+                            std::string_view local_address = {}, std::uint16_t local_port = 0) {
+    if (local_port == 0 || local_address.empty()) return from_syscall("connect", ec, address, port);
+    auto e = from_syscall("connect", ec, address, port,
+                          std::string(local_address).append(":").append(std::to_string(local_port)));
+    e.local_address_ = std::string(local_address);
+    e.local_port_ = local_port;
     return e;
   }
 
@@ -307,6 +330,7 @@ class error : public std::system_error {
     msg.append(syscall).append(" ").append(netxx::code_string(ec));
     if (!hostname.empty()) msg.append(" ").append(hostname);
     error e(ec, std::move(msg));
+    e.shape_ = shape::dns;
     e.syscall_ = std::string(syscall);
     e.hostname_ = std::string(hostname);
     if (uv_errno != 0) e.errno_ = uv_errno;
@@ -323,7 +347,9 @@ class error : public std::system_error {
       msg.append(detail::uv_description(ec.value()));
     else
       msg.append(ec.message());
-    return with_details(std::move(msg), syscall, ec, address, port);
+    auto e = with_details(std::move(msg), syscall, ec, address, port);
+    e.shape_ = shape::uv;
+    return e;
   }
 
  private:
@@ -334,6 +360,7 @@ class error : public std::system_error {
     else if (!address.empty())
       msg.append(" ").append(address);
     error e(ec, std::move(msg));
+    e.shape_ = shape::syscall;
     e.syscall_ = std::string(syscall);
     e.address_ = std::string(address);
     e.port_ = port;
@@ -357,6 +384,10 @@ class error : public std::system_error {
   const std::string& address() const noexcept { return address_; }
   /// Node's `err.port`.
   std::optional<std::uint16_t> port() const noexcept { return port_; }
+  /// Node's `err.localAddress` (a connect error made with a local port; "" otherwise).
+  const std::string& local_address() const noexcept { return local_address_; }
+  /// Node's `err.localPort` (with local_address()).
+  std::optional<std::uint16_t> local_port() const noexcept { return local_port_; }
   /// Node's `err.hostname` (DNS errors; "" when none).
   const std::string& hostname() const noexcept { return hostname_; }
   /// Node's `err.errno`: the negated errno for system errors, libuv's number
@@ -377,6 +408,18 @@ class error : public std::system_error {
   std::shared_ptr<const std::vector<error>> errors_;
   std::string hostname_;
   std::optional<int> errno_;
+  std::string local_address_;
+  std::optional<std::uint16_t> local_port_;
+  // Which of Node's constructors this error stands for, so inspect() lists
+  // the properties in the order Node's constructor sets them.
+  enum class shape : std::uint8_t {
+    plain,    // new Error / NodeError: code only (plus errno for a bare errno)
+    syscall,  // ExceptionWithHostPort, ErrnoException: errno, code, syscall, address, port
+    uv,       // UVExceptionWithHostPort: code, errno, syscall, address, port
+    dns,      // DNSException: errno, code, syscall, hostname
+  };
+  shape shape_ = shape::plain;
+  friend std::string detail::inspect(const error&, std::string_view, int);
 };
 
 /// Throws netxx::error(e, message). Usable from constexpr functions: constant

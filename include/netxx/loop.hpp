@@ -230,34 +230,56 @@ class basic_loop {
     return *loop;
   }
 
-  /// Runs until nothing referenced is left, or stop(). Returns 0.
+  /// Runs until nothing referenced is left, or stop(). Returns 0. An
+  /// exception out of a listener propagates; uncaught, it ends the process
+  /// as Node's would (Node's report on stderr, exit status 1).
   int run() {
     stopped_ = false;
+    detail::run_guard guard;
     run_scope scope(*this);
-    while (!stopped_ && core_.alive()) turn();
+    try {
+      while (!stopped_ && core_.alive()) turn();
+    } catch (...) {
+      detail::leaving_run(std::current_exception());
+      throw;
+    }
     return 0;
   }
 
-  /// Runs the loop until `t` completes; returns its value or rethrows its
-  /// exception. Work it spawned that is still pending stays on the loop for
-  /// the next run(). Throws std::runtime_error when the loop runs out of
-  /// referenced work while `t` still waits (it could never complete).
+  /// Runs the loop until `t` completes; returns its value (0 for a void
+  /// task, so `return net::run(main_task());` is a whole main) or rethrows
+  /// its exception. A caller may catch that exception; if none does, the
+  /// process ends as Node's does on an uncaught exception: Node's report on
+  /// stderr, exit status 1 (not std::terminate's abort). Work it spawned that
+  /// is still pending stays on the loop for the next run(). Throws
+  /// std::runtime_error when the loop runs out of referenced work while `t`
+  /// still waits (it could never complete).
   template <typename T>
   auto run(task<T> t) -> std::conditional_t<std::is_void_v<T>, int, T> {
     if (!t.valid()) throw std::invalid_argument("netxx::run: empty task");
     stopped_ = false;
+    detail::run_guard guard;
     run_scope scope(*this);
     run_result<T> r;
     task<void> d = drive(std::move(t), r);
-    detail::resume(d.handle());
-    while (!r.done) {
-      if (stopped_ || !core_.alive())
-        throw std::runtime_error(
-            "netxx::run: the task waits for something that can never happen: no referenced work is left on the loop");
-      turn();
+    try {
+      detail::resume(d.handle());
+      while (!r.done) {
+        if (stopped_ || !core_.alive())
+          throw std::runtime_error(
+              "netxx::run: the task waits for something that can never happen: no referenced work is left on the "
+              "loop");
+        turn();
+      }
+    } catch (...) {
+      detail::leaving_run(std::current_exception());
+      throw;
     }
     task_done_ = false;
-    if (r.error) std::rethrow_exception(r.error);
+    if (r.error) {
+      detail::leaving_run(r.error);
+      std::rethrow_exception(r.error);
+    }
     if constexpr (std::is_void_v<T>) {
       return 0;
     } else {

@@ -202,7 +202,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
       if (res == -EMFILE || res == -ENFILE) emfile_trick();
       if (res == -EAGAIN || res == -EINTR || res == -ECONNABORTED) return true;
       auto e = error::from_syscall("accept", errno_code(-res));
-      if (!events.template emit<"error">(e)) unhandled_error_event(e);
+      if (!events.template emit<"error">(e)) unhandled_error_event(e, "Server");
       return listening;
     }
     auto sock = admit(res);
@@ -370,7 +370,7 @@ class basic_server {
       if (awaited_ || !error_) return;
       auto s = s_;
       s_->loop->post([s, e = std::move(*error_)] {
-        if (!s->events.template emit<"error">(e)) detail::unhandled_error_event(e);
+        if (!s->events.template emit<"error">(e)) detail::unhandled_error_event(e, "Server");
       });
     }
     bool await_ready() const noexcept { return true; }

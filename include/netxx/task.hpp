@@ -12,17 +12,26 @@
 /// handle back to that loop instead of nesting a call. A task resumed by
 /// someone else's code falls back to plain symmetric transfer.
 
+#include <cxxabi.h>
+
 #include <coroutine>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <new>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "config.hpp"
 #include "detail/recycling_allocator.hpp"
+#include "errors.hpp"
+#include "ip.hpp"
 
 NETXX_BEGIN_NAMESPACE
 
@@ -91,26 +100,216 @@ struct task_promise_base {
   static void operator delete(void* p, std::size_t n) noexcept { recycled_deallocate(p, n); }
 };
 
-/// Called with an exception that escaped a spawned (detached) task.
-using unhandled_exception_handler = void (*)(std::exception_ptr);
+/// The start of the first line of Node's report: the error's class name, and
+/// for Node's own ERR_* errors their code in brackets ("TypeError
+/// [ERR_INVALID_ARG_TYPE]"), as Node's NodeError names itself.
+inline std::string inspect_name(const error& e) {
+  const std::string code(e.code_string());
+  if (e.is_aggregate()) return "AggregateError [" + code + "]";
+  if (e.code().category() != netxx_category()) return "Error";
+  switch (static_cast<errc>(e.code().value())) {
+    case errc::abort_err: return "AbortError";
+    case errc::err_invalid_address: return "Error";  // thrown by Node's C++ side: no [code]
+    case errc::err_invalid_arg_type:
+    case errc::err_invalid_arg_value:
+    case errc::err_missing_args:
+    case errc::err_invalid_handle_type:
+    case errc::err_invalid_fd_type:
+    case errc::err_unknown_encoding:
+    case errc::err_invalid_ip_address: return "TypeError [" + code + "]";
+    case errc::err_out_of_range:
+    case errc::err_socket_bad_port:
+    case errc::err_invalid_addrtype: return "RangeError [" + code + "]";
+    default: break;
+  }
+  // The getaddrinfo codes are DNSExceptions: plain "Error".
+  return code.starts_with("ERR_") ? "Error [" + code + "]" : "Error";
+}
 
-inline void default_unhandled_exception(std::exception_ptr e) {
-  // Like an uncaught exception in Node or in a std::thread: report, then end
-  // the process. Never swallowed. set_unhandled_exception_handler replaces it.
+/// What Node prints for an uncaught error (util.inspect of it), without the
+/// stack Node has and C++ has not: "Error: connect ECONNREFUSED
+/// 127.0.0.1:1", for an "error" nobody listened to the line "Emitted 'error'
+/// event on Socket instance", then the properties in the order Node's error
+/// constructor sets them ({ errno, code, syscall, address, port }).
+inline std::string inspect(const error& e, std::string_view emitter, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  std::string out = inspect_name(e) + ": " + e.message();
+  if (!emitter.empty())
+    out.append("\n").append(pad).append("Emitted 'error' event on ").append(emitter).append(" instance");
+
+  std::vector<std::pair<std::string_view, std::string>> props;
+  const bool system = e.code().category() == std::system_category() || e.code().category() == std::generic_category();
+  auto code = [&] { props.emplace_back("code", inspect_string(e.code_string())); };
+  auto errno_value = [&] {
+    props.emplace_back("errno", e.errno_value() != 0 ? std::to_string(e.errno_value()) : std::string("undefined"));
+  };
+  auto syscall = [&] { props.emplace_back("syscall", inspect_string(e.syscall())); };
+  auto address_port = [&] {
+    if (!e.address().empty()) props.emplace_back("address", inspect_string(e.address()));
+    if (e.port() && *e.port() > 0) props.emplace_back("port", std::to_string(*e.port()));
+  };
+  switch (e.is_aggregate() ? error::shape::plain : e.shape_) {
+    case error::shape::plain:
+      if (system && !e.is_aggregate()) errno_value();
+      if (e.code()) code();
+      break;
+    case error::shape::syscall:
+      errno_value();
+      code();
+      syscall();
+      address_port();
+      if (e.local_port()) {
+        props.emplace_back("localAddress", inspect_string(e.local_address()));
+        props.emplace_back("localPort", std::to_string(*e.local_port()));
+      }
+      break;
+    case error::shape::uv:
+      code();
+      errno_value();
+      syscall();
+      address_port();
+      break;
+    case error::shape::dns:
+      errno_value();
+      code();
+      syscall();
+      if (!e.hostname().empty()) props.emplace_back("hostname", inspect_string(e.hostname()));
+      break;
+  }
+  if (e.is_aggregate()) {
+    std::string list = "[\n";
+    const auto errors = e.errors();
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      const char* separator = i + 1 < errors.size() ? ",\n" : "\n";
+      list.append(pad).append("    ").append(inspect(errors[i], {}, indent + 4)).append(separator);
+    }
+    props.emplace_back("[errors]", list.append(pad).append("  ]"));
+  }
+  if (props.empty()) return out;
+  out += " {\n";
+  for (std::size_t i = 0; i < props.size(); ++i)
+    out.append(pad).append("  ").append(props[i].first).append(": ").append(props[i].second).append(
+        i + 1 < props.size() ? ",\n" : "\n");
+  return out.append(pad).append("}");
+}
+
+/// An "error" event emitted with no listener, as the unhandled-exception
+/// handler receives it: the error itself (a handler catches it as
+/// netxx::error) and the kind of object that emitted it ("Socket",
+/// "Server"), which Node's report names.
+class emitted_error final : public error {
+ public:
+  emitted_error(const error& e, std::string_view emitter) : error(e), emitter_(emitter) {}
+  std::string_view emitter() const noexcept { return emitter_; }
+
+ private:
+  std::string_view emitter_;  // a string literal
+};
+
+inline std::string demangled(const char* name) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string s = status == 0 && d ? d : name;
+  std::free(d);
+  return s;
+}
+
+/// What Node writes to stderr for an uncaught exception, without the stack:
+/// a netxx::error as Node inspects its Error (detail::inspect), any other
+/// exception as "<its type>: <what()>".
+inline std::string uncaught_report(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
+  } catch (const emitted_error& x) {
+    return inspect(x, x.emitter());
+  } catch (const error& x) {
+    return inspect(x);
   } catch (const std::exception& x) {
-    std::fprintf(stderr, "netxx: exception escaped a spawned task: %s\n", x.what());
+    return demangled(typeid(x).name()) + ": " + x.what();
   } catch (...) {
-    std::fprintf(stderr, "netxx: non-standard exception escaped a spawned task\n");
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    return "Uncaught exception of type " + (t ? demangled(t->name()) : std::string("unknown"));
   }
-  std::terminate();
 }
+
+/// Node's end of the process on an uncaught exception or an "error" nobody
+/// listens to: the report on stderr, then exit status 1. stdio is flushed,
+/// but no atexit handler or static destructor runs (std::_Exit): they would
+/// tear down the loop while this very call is inside one of its turns.
+[[noreturn]] inline void exit_uncaught(std::exception_ptr e) noexcept {
+  std::string report;
+  try {
+    report = uncaught_report(e);
+  } catch (...) {
+    report = "Uncaught exception";
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", report.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+/// Called with an exception that escaped a spawned (detached) task, or an
+/// "error" event nobody listens to.
+using unhandled_exception_handler = void (*)(std::exception_ptr);
+
+/// Like an uncaught exception in Node: report, then end the process with
+/// status 1. Never swallowed. set_unhandled_exception_handler replaces it.
+inline void default_unhandled_exception(std::exception_ptr e) { exit_uncaught(std::move(e)); }
 
 inline unhandled_exception_handler& unhandled_handler() noexcept {
   static thread_local unhandled_exception_handler h = &default_unhandled_exception;
   return h;
 }
+
+// What Node calls an uncaught exception takes two shapes in C++, and both
+// end in std::terminate with the exception current: one that run() lets out
+// and no caller catches (the runtime calls std::terminate before unwinding),
+// and one a listener throws into a noexcept frame of the loop (a timer's
+// callback, an I/O completion). The terminate handler that run() installs
+// recognises both (the exception run() let out, or any exception while this
+// thread is inside run()) and ends the process as Node does, instead of
+// aborting. A caller that catches what run() lets out has it as any C++
+// exception; any other call of std::terminate goes to the handler that was
+// there before.
+inline std::exception_ptr& escaping_exception() noexcept {
+  static thread_local std::exception_ptr e;
+  return e;
+}
+inline int& run_depth() noexcept {
+  static thread_local int depth = 0;
+  return depth;
+}
+inline std::terminate_handler& previous_terminate_handler() noexcept {
+  static std::terminate_handler h = nullptr;
+  return h;
+}
+[[noreturn]] inline void terminate_on_uncaught() noexcept {
+  if (auto cur = std::current_exception(); cur && (run_depth() > 0 || cur == escaping_exception()))
+    exit_uncaught(cur);
+  if (auto h = previous_terminate_handler()) h();
+  std::abort();
+}
+
+/// Held by run() while it runs: the terminate handler is in place (set
+/// once per process) and knows this thread is in the loop.
+struct run_guard {
+  run_guard() noexcept {
+    static const bool installed = [] {
+      previous_terminate_handler() = std::set_terminate(&terminate_on_uncaught);
+      return true;
+    }();
+    (void)installed;
+    escaping_exception() = nullptr;
+    ++run_depth();
+  }
+  run_guard(const run_guard&) = delete;
+  run_guard& operator=(const run_guard&) = delete;
+  ~run_guard() { --run_depth(); }
+};
+
+/// Marks e as leaving run(), just before it is thrown on.
+inline void leaving_run(std::exception_ptr e) noexcept { escaping_exception() = std::move(e); }
 
 template <typename T>
 struct task_promise final : task_promise_base {
@@ -149,9 +348,10 @@ struct task_promise<void> final : task_promise_base {
 
 }  // namespace detail
 
-/// Replaces what happens when an exception escapes a spawned task on this
-/// thread (default: print it to stderr and std::terminate, as Node ends the
-/// process on an uncaught exception). Returns the previous handler.
+/// Replaces what happens when an exception escapes a spawned task, or an
+/// "error" event has no listener, on this thread (default: print Node's
+/// report of it to stderr and exit with status 1, as Node does on an
+/// uncaught exception). Returns the previous handler.
 inline detail::unhandled_exception_handler set_unhandled_exception_handler(
     detail::unhandled_exception_handler h) noexcept {
   return std::exchange(detail::unhandled_handler(), h ? h : &detail::default_unhandled_exception);

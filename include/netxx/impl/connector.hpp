@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -89,6 +90,48 @@ inline connect_target check_connect_options(const connect_options& o) {
   return t;
 }
 
+/// Whether a TCP connect failed in connect(2) itself, before any packet
+/// went out, rather than later, in the handshake. Node words the two apart:
+/// libuv returns the first from uv_tcp_connect, and Node's internalConnect
+/// ends its message with the socket's local end from getsockname
+/// (" - Local (0.0.0.0:0)"); the second comes to afterConnect, which names
+/// a local end only when a local port was asked for. The backends cannot
+/// say which it was (io_uring waits for the handshake inside the kernel), so
+/// the errno does: these are the errors connect(2) returns before a SYN.
+/// ENETUNREACH is one (no route; a broadcast or multicast address); an ICMP
+/// network-unreachable answer to a SYN gives it too, and then netxx names
+/// the local end where Node would not (docs/api.md, deviations).
+constexpr bool connect_failed_at_once(int err) noexcept {
+  switch (err) {
+    case ENETUNREACH:
+    case EACCES:
+    case EPERM:
+    case EADDRNOTAVAIL:
+    case EADDRINUSE:
+    case EINVAL:
+    case EAFNOSUPPORT:
+    case EISCONN:
+    case EALREADY:
+    case EBADF:
+    case ENOTSOCK:
+    case EPROTOTYPE:
+    case ENOBUFS:
+    case ENOMEM: return true;
+    default: return false;
+  }
+}
+
+/// "address:port" of fd's local end, as Node's _getsockname() gives it to
+/// internalConnect's message.
+inline std::string local_end(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "undefined:undefined";
+  auto a = from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
+  if (!a) return "undefined:undefined";
+  return a->address().str() + ":" + std::to_string(a->port());
+}
+
 template <typename Owner>
 struct connector {
   Owner* owner = nullptr;
@@ -108,7 +151,11 @@ struct connector {
     std::string address;  // an IP, or the path of an IPC connect
     std::uint16_t port = 0;
     int family = 0;       // 4, 6, or 0 for a Unix path
-    std::string local;    // "address:port" when bound to a local port
+    // Node's req.localAddress and req.localPort: the local end asked for, the
+    // address defaulted to 0.0.0.0 or :: when only the port was given.
+    std::string local_address;
+    std::uint16_t local_port = 0;
+    bool closed = false;  // its descriptor was closed early (a timed-out attempt bound to a local port)
   };
   attempt_op* attempt = nullptr;
 
@@ -301,7 +348,8 @@ struct connector {
         failure = error::from_syscall("bind", errno_code(-r), local, local_port);
         return nullptr;
       }
-      a->local = local + ":" + std::to_string(local_port);
+      a->local_address = std::move(local);
+      a->local_port = local_port;
     }
     return a;
   }
@@ -381,9 +429,16 @@ struct connector {
     o->events.template emit<"connectionAttemptTimeout">(std::string_view(a->address), a->port, a->family);
     if (self->attempt != a) return;  // a listener destroyed the socket
     self->attempt_errors.push_back(
-        error::from_syscall("connect", errno_code(ETIMEDOUT), a->address, a->port, a->local));
+        error::from_connect(errno_code(ETIMEDOUT), a->address, a->port, a->local_address, a->local_port));
     self->attempt = nullptr;
-    o->loop->cancel(a->id);  // its completion closes the descriptor
+    if (a->local_port != 0) {
+      // The next attempt binds the same local port: this descriptor goes
+      // first, as Node closes the old handle before the next bind.
+      o->loop->close_now(a->fd);
+      a->closed = true;
+    } else {
+      o->loop->cancel(a->id);  // its completion closes the descriptor
+    }
     if (o->connecting) self->connect_next();
   }
 
@@ -398,14 +453,22 @@ struct connector {
     if (current) attempt = nullptr;
     if (!current || a->gen != gen || owner->destroyed || !owner->connecting) {
       // Timed out, destroyed, or superseded: this descriptor is not ours any more.
-      owner->loop->close_idle(a->fd);
+      if (!a->closed) owner->loop->close_idle(a->fd);
       return;
     }
     owner->loop->core().disarm_timer(attempt_timer);
     if (res == 0) return owner->connected(a->fd, a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : AF_UNIX);
-    auto e = a->family == 0 ? error::from_syscall("connect", errno_code(-res), a->address)
-                            : error::from_syscall("connect", errno_code(-res), a->address, a->port, a->local);
-    owner->loop->close_idle(a->fd);
+    auto e = a->family == 0                  ? error::from_syscall("connect", errno_code(-res), a->address)
+             : connect_failed_at_once(-res) ? error::from_syscall("connect", errno_code(-res), a->address, a->port,
+                                                                  local_end(a->fd))
+                                            : error::from_connect(errno_code(-res), a->address, a->port,
+                                                                  a->local_address, a->local_port);
+    // Bound to a local port, the descriptor is closed now (io_uring's
+    // close_idle is queued): the next attempt binds that port again.
+    if (a->local_port != 0)
+      owner->loop->close_now(a->fd);
+    else
+      owner->loop->close_idle(a->fd);
     auto keep = owner->shared_from_this();
     owner->events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
     if (owner->destroyed || !owner->connecting) return;

@@ -50,10 +50,10 @@ NETXX_BEGIN_NAMESPACE
 namespace detail {
 
 /// Reports an "error" nobody listens to, as Node does with an unhandled
-/// 'error' event: through the unhandled-exception handler (default: print
-/// and terminate), never silently.
-inline void unhandled_error_event(const error& e) {
-  unhandled_handler()(std::make_exception_ptr(e));
+/// 'error' event: through the unhandled-exception handler (default: Node's
+/// report, naming the emitter, then exit status 1), never silently.
+inline void unhandled_error_event(const error& e, std::string_view emitter = "Socket") {
+  unhandled_handler()(std::make_exception_ptr(emitted_error(e, emitter)));
 }
 
 template <typename Backend>
