@@ -150,6 +150,29 @@ class node_common {
     return yes;
   }
 
+  /// assert.throws(fn, {code[, message]}): fn throws a netxx::error with
+  /// Node's code (and, when given, its message). Added by the p..z port.
+  template <typename F>
+  static void assert_throws(F fn, std::string_view code, std::string_view message = {}) {
+    try {
+      fn();
+      FAIL_CHECK("expected a throw with code " << code);
+    } catch (const netxx::error& e) {
+      CHECK(e.code_string() == code);
+      if (!message.empty()) CHECK(e.message() == message);
+    }
+  }
+  /// common.expectsError({code, message}) as a write or end callback (its
+  /// argument is a std::error_code there). Added by the p..z port.
+  auto expects_error_code(std::string code, std::string message = {}, int exact = 1) {
+    return must_call(
+        [code, message](std::error_code ec) {
+          CHECK(netxx::code_string(ec) == code);
+          if (!message.empty()) CHECK(ec.message() == message);
+        },
+        exact, "expectsError");
+  }
+
   /// Messages of the exceptions (and unhandled "error"s) that escaped.
   static std::vector<std::string>& uncaught() {
     static std::vector<std::string> v;
