@@ -173,6 +173,23 @@ class node_common {
         exact, "expectsError");
   }
 
+  /// common.PORT (test/sequential's fixed port): a port free now, a fresh
+  /// one per call (the system's pick for a bound and closed socket), so
+  /// ports PORT + n become free_port() calls. Added by the p..z port.
+  static std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    socklen_t len = sizeof a;
+    std::uint16_t port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port = ntohs(a.sin6_port);
+    ::close(fd);
+    return port;
+  }
+
   /// Messages of the exceptions (and unhandled "error"s) that escaped.
   static std::vector<std::string>& uncaught() {
     static std::vector<std::string> v;
