@@ -662,3 +662,47 @@ TEST_CASE("test-net-server-unref-persistent") {
   server.close();
   common.run();
 }
+
+// test/parallel/test-net-server-async-dispose.mjs
+namespace {
+// Node's `async () => { await server[Symbol.asyncDispose]().then(common.mustCall()); ... }`.
+net::task<void> dispose_and_check(net::server server, net::timer* timeout_ref, node_common* common) {
+  auto then = common->must_call();
+  co_await server.async_dispose();
+  then();
+  CHECK(!server.address());  // null
+  timeout_ref->close();  // clearTimeout(timeoutRef)
+}
+net::task<void> dispose_twice(net::server server, net::timer* timeout_ref, node_common* common) {
+  auto then1 = common->must_call();
+  co_await server.async_dispose();
+  then1();
+  auto then2 = common->must_call();
+  try {
+    co_await server.async_dispose();
+    then2();
+  } catch (const net::error& e) {
+    FAIL_CHECK("common.mustNotCall: the second dispose rejected: " << e.what());
+  }
+  timeout_ref->close();
+}
+}  // namespace
+
+TEST_CASE("test-net-server-async-dispose") {
+  // describe('net.Server[Symbol.asyncDispose]()'): its two `it`s, one after the other.
+  SECTION("should close the server") {
+    node_common common;
+    net::server server = net::create_server();
+    net::timer timeout_ref = net::set_timeout(node_common::must_not_call("timeout"), 2147483647);
+    server.listen(0, common.must_call([&] { net::spawn(dispose_and_check(server, &timeout_ref, &common)); }));
+    server.on("close", common.must_call());
+    common.run();
+  }
+  SECTION("should resolve even if the server is already closed") {
+    node_common common;
+    net::server server = net::create_server();
+    net::timer timeout_ref = net::set_timeout(node_common::must_not_call("timeout"), 2147483647);
+    server.listen(0, common.must_call([&] { net::spawn(dispose_twice(server, &timeout_ref, &common)); }));
+    common.run();
+  }
+}
