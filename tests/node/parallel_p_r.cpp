@@ -238,7 +238,7 @@ TEST_CASE("test-net-pingpong") {
       }));
     }));
 
-    auto on_listening = common.must_call([&, count, sent_pongs, sent_final_ping, server, port, host, path] {
+    auto on_listening = common.must_call([&, count, sent_pongs, sent_final_ping, server, host, path] {
       auto client = path.empty() ? net::create_connection(server->address()->port, host) : net::create_connection(path);
       client.set_encoding("ascii");
       client.on("connect", common.must_call([client]() mutable {

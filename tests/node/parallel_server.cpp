@@ -706,3 +706,26 @@ TEST_CASE("test-net-server-async-dispose") {
     common.run();
   }
 }
+
+// test/parallel/test-net-server-connections.js
+TEST_CASE("test-net-server-connections") {
+  // Not portable: Object.keys(server) must not list the deprecated
+  // `connections` property, and common.expectWarning (DEP0020); the C++
+  // server has no such property (getConnections is get_connections()).
+  net::server server;
+  SUCCEED("not portable: JS object keys and deprecation warnings");
+}
+
+// test/parallel/test-net-server-connections-child-null.js
+TEST_CASE("test-net-server-connections-child-null") {
+  // Not portable: child_process.fork and sending the accepted socket to the
+  // child (child.send(msg, socket)), after which server.connections is null.
+  SUCCEED("not portable: child processes and handle passing");
+}
+
+// test/parallel/test-net-server-drop-connections-in-cluster.js
+TEST_CASE("test-net-server-drop-connections-in-cluster") {
+  // Not portable: cluster.fork and an http server (dropMaxConnection only
+  // acts in cluster mode, which C++ has no counterpart of).
+  SUCCEED("not portable: cluster");
+}

@@ -341,7 +341,7 @@ TEST_CASE("test-net-socket-timeout") {
   net::server server;
   server.listen(0, common.must_call([&] {
     auto socket = net::create_connection(server.address()->port);
-    CHECK(&socket.set_timeout(1, common.must_call([&common, &server, socket]() mutable {
+    CHECK(&socket.set_timeout(1, common.must_call([&server, socket]() mutable {
       socket.destroy();
       CHECK(&socket.set_timeout(1, node_common::must_not_call("timeout after destroy")) == &socket);
       server.close();
