@@ -240,7 +240,7 @@ class basic_socket {
   }
   /// socket.end(callback).
   template <typename F>
-    requires std::is_invocable_v<F&, std::error_code>
+    requires std::is_invocable_v<std::decay_t<F>&, std::error_code>  // called through its copy
   end_awaitable end(F&& cb) {
     return end(std::span<const std::byte>{}, write_callback(std::forward<F>(cb)));
   }
@@ -303,6 +303,8 @@ class basic_socket {
   std::size_t readable_length() const noexcept { return s_ ? s_->rbuf_bytes : 0; }
   /// readable.readableHighWaterMark: reading stops while this much waits unconsumed.
   std::size_t readable_high_water_mark() const noexcept { return s_ ? s_->high_water_mark : 0; }
+  /// socket.allowHalfOpen.
+  bool allow_half_open() const noexcept { return s_ && s_->allow_half_open; }
   /// readable.readable: "end" not emitted yet, not destroyed.
   bool readable() const noexcept { return s_ && s_->readable && !s_->destroyed; }
   /// writable.writable: end() not called yet, not destroyed.

@@ -217,23 +217,22 @@ TEST_CASE("test-net-pingpong") {
         // before sending a pong) the writeQueueSize should always be less
         // than one message.
         CHECK(socket.buffer_size() <= 4);  // 0 <= bufferSize: unsigned in C++
-        // NETXX-MISSING: socket.writable / socket.readable
-        // CHECK(socket.writable() == true);
-        // CHECK(socket.readable() == true);
+        CHECK(socket.writable() == true);
+        CHECK(socket.readable() == true);
         CHECK(*count <= N);
         CHECK(netxx_test::text(data) == "PING");
         socket.write("PONG", [sent_pongs](std::error_code) { ++*sent_pongs; });
       });
       socket.on("end", common.must_call([socket]() mutable {
-        // NETXX-MISSING: socket.allowHalfOpen, socket.writable, socket.readable
-        // CHECK(socket.allow_half_open() == true);
-        // CHECK(socket.writable() == true);  // because allowHalfOpen
-        // CHECK(socket.readable() == false);
+        CHECK(socket.allow_half_open() == true);
+        CHECK(socket.writable() == true);  // because allowHalfOpen
+        CHECK(socket.readable() == false);
         socket.end();
       }));
       socket.on("error", node_common::must_not_call("server socket error"));
-      socket.on("close", common.must_call([server](bool) {
-        // NETXX-MISSING: socket.writable / socket.readable (both false here)
+      socket.on("close", common.must_call([server, socket](bool) {
+        CHECK(socket.writable() == false);
+        CHECK(socket.readable() == false);
         server->close();
       }));
     }));
@@ -242,17 +241,20 @@ TEST_CASE("test-net-pingpong") {
       auto client = path.empty() ? net::create_connection(server->address()->port, host) : net::create_connection(path);
       client.set_encoding("ascii");
       client.on("connect", common.must_call([client]() mutable {
-        // NETXX-MISSING: client.readable / client.writable (both true here)
+        CHECK(client.readable() == true);
+        CHECK(client.writable() == true);
         client.write("PING");
       }));
       client.on("data", [count, sent_final_ping, client](std::span<const std::byte> data) mutable {
         CHECK("PONG" == netxx_test::text(data));
         *count += 1;
         if (*sent_final_ping) {
-          // NETXX-MISSING: client.writable (false) / client.readable (true)
+          CHECK(client.writable() == false);
+          CHECK(client.readable() == true);
           return;
         }
-        // NETXX-MISSING: client.writable / client.readable (both true)
+        CHECK(client.writable() == true);
+        CHECK(client.readable() == true);
         if (*count < N) {
           client.write("PING");
         } else {

@@ -114,7 +114,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool rbuf_eof = false;       // the peer's FIN, behind rbuf's bytes: "end" once they are consumed
   bool pulled = false;         // read with co_await: each await asks for the next bytes, no read ahead
   bool read_stopped = false;   // pauseOnConnect: no read at all until resume() (Node's readStop)
-  bool peer_ended = false;     // "end" came with allowHalfOpen false: a write is Node's writeAfterFIN
+  bool peer_ended = false;     // "end" came with allowHalfOpen false: a write once ended is Node's writeAfterFIN
 
   // --- the write queue: what write() and end(data) were given, in order ------
   // An awaited write borrows the caller's bytes (its frame waits until they
@@ -559,8 +559,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   /// socket.write(data, cb), the event face: true while below the high-water mark.
   bool write(std::span<const std::byte> data, write_callback cb) {
     touch();
-    if (peer_ended) {
-      // Node's writeAfterFIN: the peer ended and we do not stay half open.
+    if (peer_ended && end_called) {
+      // Node's writeAfterFIN: the peer ended, we do not stay half open, and
+      // our side ended in turn (a write in an "end" listener still goes out).
       error e(std::error_code(EPIPE, std::generic_category()), "This socket has been ended by the other party");
       fail_later(std::move(cb), e.code());
       destroy(std::move(e));
