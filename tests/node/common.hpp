@@ -126,6 +126,13 @@ class node_common {
     uncaught().clear();
   }
 
+  /// process.nextTick(fn) (and setImmediate(fn)): fn later on this thread's
+  /// loop, after the current callback; it keeps run() going until it ran.
+  template <typename F>
+  static void next_tick(F fn) {
+    netxx::loop::current().post(std::move(fn));
+  }
+
   /// common.PIPE: a Unix socket path, fresh for each call.
   static std::string pipe_path() {
     static int n = 0;
