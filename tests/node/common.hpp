@@ -133,6 +133,20 @@ class node_common {
     netxx::loop::current().post(std::move(fn));
   }
 
+  /// assert.throws(fn, {code[, message]}): fn throws a netxx::error with
+  /// Node's code and, when given, its message. (Node's `name`, the JS class,
+  /// has no C++ form.)
+  template <typename F>
+  static void assert_throws(F&& fn, std::string_view code, std::string_view message = {}) {
+    try {
+      std::forward<F>(fn)();
+      FAIL_CHECK("Missing expected exception (" << code << ")");
+    } catch (const netxx::error& e) {
+      CHECK(e.code_string() == code);
+      if (!message.empty()) CHECK(e.message() == message);
+    }
+  }
+
   /// common.PIPE: a Unix socket path, fresh for each call.
   static std::string pipe_path() {
     static int n = 0;
