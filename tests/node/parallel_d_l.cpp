@@ -233,10 +233,13 @@ TEST_CASE("test-net-end-destroyed") {
 TEST_CASE("test-net-end-without-connect") {
   node_common common;
   net::socket sock;
-  // sock.end() should not throw. (Node v23.5.0's version also passes a
-  // callback that checks sock.writable === false;
-  // NETXX-MISSING: socket.writable(), issue 11 F.)
-  CHECK_NOTHROW(sock.end());
+  // Should not throw. (The stored copy is `sock.end()` alone; Node
+  // v23.5.0's passes a mustCall'd callback, which v23.5.0 calls with
+  // sock.writable false: checked with the binary.)
+  CHECK_NOTHROW(sock.end(std::span<const std::byte>{}, common.must_call([](std::error_code) {
+    // assert.strictEqual(sock.writable, false):
+    // NETXX-MISSING: socket.writable() (issue 11 F)
+  })));
   common.run();
 }
 
