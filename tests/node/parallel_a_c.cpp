@@ -189,7 +189,6 @@ TEST_CASE("test-net-buffersize") {
 
   net::server server;
   server = net::create_server([&](net::socket socket) {
-    socket.set_no_delay(false);
     // socket.on('readable', () => socket.read()): netxx has no "readable"
     // event (issue 11 F); a "data" listener consumes the same bytes.
     socket.on("data", [](std::span<const std::byte>) {});
@@ -198,7 +197,6 @@ TEST_CASE("test-net-buffersize") {
 
   server.listen(0, common.must_call([&] {
     auto client = net::connect(server.address()->port);
-    client.set_no_delay(false);
 
     client.on("finish", common.must_call([client] { CHECK(client.buffer_size() == 0); }));
 
@@ -352,6 +350,7 @@ TEST_CASE("test-net-bytes-written-large") {
 
 // test/parallel/test-net-can-reset-timeout.js
 TEST_CASE("test-net-can-reset-timeout") {
+  // Ref: https://github.com/nodejs/node-v0.x-archive/issues/481
   node_common common;
   net::server server;
   server = net::create_server(common.must_call([&](net::socket stream) {
@@ -359,12 +358,12 @@ TEST_CASE("test-net-can-reset-timeout") {
 
     stream.resume();
 
-    stream.on("timeout", common.must_call([stream]() mutable {
+    stream.once("timeout", common.must_call([stream]() mutable {
       // Try to reset the timeout.
       stream.write("WHAT.");
     }));
 
-    stream.on("end", [stream]() mutable { stream.end(); });
+    stream.on("end", common.must_call([stream]() mutable { stream.end(); }));
   }));
 
   server.listen(0, common.must_call([&] {
