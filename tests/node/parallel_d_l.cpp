@@ -118,12 +118,14 @@ TEST_CASE("test-net-dns-lookup") {
 
   server.listen(0, "127.0.0.1", common.must_call([&] {
     net::connect(server.address()->port, "localhost")
-        .on("lookup", common.must_call([](std::error_code err, std::string_view ip, int type, std::string_view host) {
-          CHECK(!err);
-          CHECK(ip == "127.0.0.1");
-          CHECK(type == 4);
-          CHECK(host == "localhost");
-        }));
+        .on("lookup", common.must_call_at_least(
+                          [](std::error_code err, std::string_view ip, int type, std::string_view host) {
+                            CHECK(!err);
+                            CHECK((ip == "127.0.0.1" || ip == "::1"));  // /^(127\.0\.0\.1|::1)$/
+                            CHECK((type == 4 || type == 6));
+                            CHECK(host == "localhost");
+                          },
+                          1));
   }));
   common.run();
 }
