@@ -126,6 +126,27 @@ class node_common {
     uncaught().clear();
   }
 
+  /// process.nextTick(fn) (and setImmediate(fn)): fn later on this thread's
+  /// loop, after the current callback; it keeps run() going until it ran.
+  template <typename F>
+  static void next_tick(F fn) {
+    netxx::loop::current().post(std::move(fn));
+  }
+
+  /// assert.throws(fn, {code[, message]}): fn throws a netxx::error with
+  /// Node's code and, when given, its message. (Node's `name`, the JS class,
+  /// has no C++ form.)
+  template <typename F>
+  static void assert_throws(F&& fn, std::string_view code, std::string_view message = {}) {
+    try {
+      std::forward<F>(fn)();
+      FAIL_CHECK("Missing expected exception (" << code << ")");
+    } catch (const netxx::error& e) {
+      CHECK(e.code_string() == code);
+      if (!message.empty()) CHECK(e.message() == message);
+    }
+  }
+
   /// common.PIPE: a Unix socket path, fresh for each call.
   static std::string pipe_path() {
     static int n = 0;
