@@ -171,20 +171,8 @@ class node_common {
     return yes;
   }
 
-  /// assert.throws(fn, {code[, message]}): fn throws a netxx::error with
-  /// Node's code (and, when given, its message). Added by the p..z port.
-  template <typename F>
-  static void assert_throws(F fn, std::string_view code, std::string_view message = {}) {
-    try {
-      fn();
-      FAIL_CHECK("expected a throw with code " << code);
-    } catch (const netxx::error& e) {
-      CHECK(e.code_string() == code);
-      if (!message.empty()) CHECK(e.message() == message);
-    }
-  }
   /// common.expectsError({code, message}) as a write or end callback (its
-  /// argument is a std::error_code there). Added by the p..z port.
+  /// argument is a std::error_code there).
   auto expects_error_code(std::string code, std::string message = {}, int exact = 1) {
     return must_call(
         [code, message](std::error_code ec) {
@@ -196,7 +184,7 @@ class node_common {
 
   /// common.PORT (test/sequential's fixed port): a port free now, a fresh
   /// one per call (the system's pick for a bound and closed socket), so
-  /// ports PORT + n become free_port() calls. Added by the p..z port.
+  /// ports PORT + n become free_port() calls.
   static std::uint16_t free_port() {
     const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return 0;
