@@ -93,8 +93,7 @@ TEST_CASE("test-net-allow-half-open") {
   }));
   server.listen(0, common.must_call([&] {
     auto socket = net::connect(server.address()->port);
-    // assert(socket.allowHalfOpen === false);
-    // NETXX-MISSING: socket.allow_half_open() (the property; only the option exists)
+    CHECK(socket.allow_half_open() == false);
     socket.resume();
     socket.on("end", common.must_call([&, socket] {
       node_common::next_tick([&, socket] {
@@ -330,11 +329,12 @@ TEST_CASE("test-net-bytes-written-large") {
 
   // Variant 2: writev() with mixed data.
   auto server3 = net::create_server(common.must_call([&](net::socket socket) {
-    // socket.cork() / socket.uncork(): NETXX-MISSING: cork() and uncork() (issue 11 F); the writes are kept.
+    socket.cork();
     socket.write(std::string(N, 'a'));
     CHECK(socket.bytes_written() == N);
     socket.write(std::vector<std::byte>(N));
     CHECK(socket.bytes_written() == 2 * N);
+    socket.uncork();
     socket.end("", common.must_call([socket](std::error_code) { CHECK(socket.bytes_written() == 2 * N); }));
   }));
   server3.listen(0, common.must_call([&] {

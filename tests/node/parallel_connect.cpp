@@ -212,9 +212,7 @@ TEST_CASE("test-net-connect-buffer") {
   net::socket socket;
   bool connected = false;
   tcp.listen(0, common.must_call([&] {
-    // new net.Stream({ highWaterMark: 0 }):
-    // NETXX-MISSING: a highWaterMark option for a client socket (issue 11 F).
-    socket = net::socket();
+    socket = net::socket(net::socket_options{.high_water_mark = 0});  // new net.Stream({ highWaterMark: 0 })
 
     CHECK(socket.pending() == true);
     socket.connect(tcp.address()->port, common.must_call([&] { connected = true; }));
@@ -267,9 +265,7 @@ TEST_CASE("test-net-connect-buffer2") {
   net::socket socket;
   bool connected = false;
   tcp.listen(0, common.must_call([&] {
-    // net.Stream({ highWaterMark: 0 }):
-    // NETXX-MISSING: a highWaterMark option for a client socket (issue 11 F).
-    socket = net::socket();
+    socket = net::socket(net::socket_options{.high_water_mark = 0});  // net.Stream({ highWaterMark: 0 })
 
     CHECK(socket.pending() == true);
     socket.connect(tcp.address()->port, common.must_call([&] { connected = true; }));
@@ -514,8 +510,8 @@ TEST_CASE("test-net-connect-options-allowhalfopen") {
             [&, index] {
               // when allowHalfOpen is true, client must still be writable
               // after the server closes the connections, but not readable
-              // assert(!client.readable); assert(client.writable):
-              // NETXX-MISSING: socket.readable() and socket.writable() (issue 11 F)
+              CHECK(!client.readable());
+              CHECK(client.writable());
               CHECK(client.write(std::to_string(index), {}));
               client.end();
               client_sent_fin++;
@@ -682,7 +678,7 @@ TEST_CASE("test-net-connect-options-ipv6") {
       client.on("end", common.must_call([&] {
         // Wait for next uv tick and make sure the socket stream is writable.
         net::set_timeout(common.must_call([&] {
-                           // assert(client.writable): NETXX-MISSING: socket.writable() (issue 11 F)
+                           CHECK(client.writable());
                            client.end();
                          }),
                          10);

@@ -295,7 +295,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     if (!open() || connecting || !readable || rbuf_eof || flow_read.in_flight() || pending_read) return false;
     if (onread.callback) return flowing && !onread_buf.empty();
     if (flowing) return rbuf_empty();
-    return !pulled && !read_stopped && rbuf_bytes < high_water_mark;
+    // An empty buffer always reads (Node's read(0) with a high-water mark of 0).
+    return !pulled && !read_stopped && (rbuf_empty() || rbuf_bytes < high_water_mark);
   }
 
   /// Starts recvs while should_read(); synchronous completions (epoll's
