@@ -174,7 +174,10 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   // listeners; else to a waiting accept(); else, once the awaitable face is
   // in use (listen() awaited, or accept() called), it waits in `unclaimed`
   // for the next accept() (close() ends it); else nobody takes it, and the
-  // dropped socket lives on reading, as an unclaimed Node socket does.
+  // dropped socket lives on reading, as an unclaimed Node socket does (its
+  // data discarded: nobody can read it; Node's would stop at its
+  // highWaterMark). With pause_on_connect it waits in `unclaimed`, open
+  // and not reading, as Node's paused one.
   struct accept_waiter {
     std::optional<basic_socket<Backend>> sock;
     std::optional<error> err;
@@ -212,7 +215,10 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
 
   void close_fd() noexcept {
     if (fd < 0) return;
-    loop->close_now(fd);
+    // A server whose socket another took over has nothing in flight, and
+    // must not cancel (io_uring cancels by file) the other's accept.
+    handed_over ? loop->close_idle(fd) : loop->close_now(fd);
+    handed_over = false;
     fd = -1;
     listening = false;
     if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
@@ -280,9 +286,10 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
       events.template emit<"connection">(std::move(*sock));
     else if (!waiters.empty())
       deliver(std::move(sock), std::nullopt);
-    else if (accept_face)
+    else if (accept_face || options.pause_on_connect)
       keep_unclaimed(std::move(*sock));
-    // else: dropped here, the socket reads on by itself (see accept_waiter)
+    else
+      sock->resume();  // dropped here, it reads on by itself until the peer ends (see accept_waiter)
     return listening;
   }
 
@@ -754,15 +761,33 @@ class basic_server {
                       std::string(std::is_same_v<Handle, basic_server> ? "Server" : "Socket") + " {}");
     const int fd = ::fcntl(h.fd(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) throw error::from_syscall("dup", errno_code(errno));
-    auto r = do_listen(listen_options{.backlog = backlog, .fd = fd}, std::move(callback));
     if constexpr (std::is_same_v<Handle, basic_server>) {
-      if (s_->listening) {
-        h.s_->handed_over = true;
-        if (h.s_->aop.in_flight()) h.s_->loop->cancel(h.s_->aop.id);
+      // The other server stops accepting before this one starts (io_uring
+      // cancels by file: the accept armed on the other's descriptor would
+      // take this one's with it): its descriptor goes, and a duplicate
+      // keeps its address() and close().
+      auto& other = *h.s_;
+      other.handed_over = true;
+      if (const int keep = ::fcntl(other.fd, F_DUPFD_CLOEXEC, 0); keep >= 0) {
+        other.loop->close_now(other.fd);
+        other.fd = keep;
       }
     }
-    if (!s_->listening) ::close(fd);
-    return r;
+    // Once listen is done (the result is not copyable: this runs as it is returned).
+    struct after {
+      const std::shared_ptr<state>& self;
+      const Handle& h;
+      int fd;
+      ~after() {
+        if (self->listening) return;
+        ::close(fd);
+        if constexpr (std::is_same_v<Handle, basic_server>) {  // not taken over after all
+          h.s_->handed_over = false;
+          h.s_->start_accepting();
+        }
+      }
+    } done{s_, h, fd};
+    return do_listen(listen_options{.backlog = backlog, .fd = fd}, std::move(callback));
   }
 
   void listen_fd(int fd, int backlog) {
