@@ -171,13 +171,12 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
 
   // The server accepts while it listens, with or without a "connection"
   // listener, as Node's does. A connection goes to the "connection"
-  // listeners; else to a waiting accept(); else, once the awaitable face is
-  // in use (listen() awaited, or accept() called), it waits in `unclaimed`
-  // for the next accept() (close() ends it); else nobody takes it, and the
-  // dropped socket lives on reading, as an unclaimed Node socket does (its
-  // data discarded: nobody can read it; Node's would stop at its
-  // highWaterMark). With pause_on_connect it waits in `unclaimed`, open
-  // and not reading, as Node's paused one.
+  // listeners; else to a waiting accept(); else it waits in `unclaimed`,
+  // open, for the next accept(), as a Node socket nobody listens to lives
+  // on (it reads from accept on, as every socket does, so the peer's end
+  // closes it). close() ends the unclaimed ones once the awaitable face is
+  // in use (listen() awaited, or accept() called): those are the
+  // awaitable face's backlog, never seen; else they live on, as Node's do.
   struct accept_waiter {
     std::optional<basic_socket<Backend>> sock;
     std::optional<error> err;
@@ -286,10 +285,8 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
       events.template emit<"connection">(std::move(*sock));
     else if (!waiters.empty())
       deliver(std::move(sock), std::nullopt);
-    else if (accept_face || options.pause_on_connect)
-      keep_unclaimed(std::move(*sock));
     else
-      sock->resume();  // dropped here, it reads on by itself until the peer ends (see accept_waiter)
+      keep_unclaimed(std::move(*sock));
     return listening;
   }
 
@@ -389,13 +386,15 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
     closing = true;
     signal_cb.reset();
     close_fd();
-    // Connections no accept() took end with the server, as those still in
-    // the kernel's backlog do: nobody ever saw them.
+    // With the awaitable face, connections no accept() took end with the
+    // server, as those still in the kernel's backlog do: nobody saw them.
     // (shutdown first: the peers see the end now, not when the loop next
     // hands the backend its closes)
-    for (auto& c : std::exchange(unclaimed, {})) {
-      if (c.fd() >= 0) ::shutdown(c.fd(), SHUT_RDWR);
-      c.destroy();
+    if (accept_face) {
+      for (auto& c : std::exchange(unclaimed, {})) {
+        if (c.fd() >= 0) ::shutdown(c.fd(), SHUT_RDWR);
+        c.destroy();
+      }
     }
     fail_waiters();
     emit_close_if_drained();
@@ -595,9 +594,7 @@ class basic_server {
   /// apply): one accepted before the call and not yet taken, or the next
   /// one. Throws net::error; after close(), ERR_SERVER_NOT_RUNNING (and
   /// the connections no accept() took are closed). Not for a server with a
-  /// "connection" listener, whose listeners get every connection. A server
-  /// whose listen() was not awaited keeps connections for accept() only
-  /// once accept() has been called: call it before the loop runs.
+  /// "connection" listener, whose listeners get every connection.
   auto accept() { return accept_awaitable(s_); }
 
   // --- close ------------------------------------------------------------------------
