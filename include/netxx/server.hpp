@@ -789,7 +789,9 @@ class basic_server {
 
   void listen_fd(int fd, int backlog) {
     const auto fam = detail::stream_socket_family(fd);
-    if (!fam) throw error(errc::err_invalid_fd_type, "Unsupported fd type: not a stream socket");
+    // Node's createServerHandle: a descriptor that is neither TCP nor a pipe
+    // (a file, a UDP socket) fails as "listen EINVAL: invalid argument".
+    if (!fam) throw error::from_uv("listen", errno_code(EINVAL));
     if (int e = detail::listen_on(fd, backlog)) throw error::from_uv("listen", errno_code(e));
     s_->fd = fd;
     s_->domain = *fam;
