@@ -506,3 +506,42 @@ TEST_CASE("createServer noDelay, keepAlive and keepAliveInitialDelay reach the a
     CHECK(seen == 1);
   }
 }
+
+// --- a host name: Node's lookupAndListen ----------------------------------------------------
+
+TEST_CASE("listen(port, host name): looked up as dns.lookup does, listening() false until it answers",
+          "[server][listen][dns]") {
+  auto s = net::create_server();
+  bool listened = false;
+  s.listen(0, "localhost", [&] {
+    listened = true;
+    const auto where = s.address()->address;
+    CHECK((where == "127.0.0.1" || where == "::1"));
+    s.close();
+  });
+  CHECK_FALSE(s.listening());  // as Node's: the lookup answers later
+  netxx_test::run_bounded();
+  CHECK(listened);
+
+  // A failed lookup is the server's "error", with Node's message.
+  const std::string bad(300, 'a');  // over 255 bytes: refused before getaddrinfo, as libuv does
+  auto t = net::create_server();
+  std::string err;
+  t.on("error", [&](const net::error& e) { err = e.what(); });
+  t.listen(0, bad);
+  CHECK_FALSE(t.listening());
+  netxx_test::run_bounded();
+  CHECK(err == "getaddrinfo EINVAL " + bad);
+
+  // close() while the name is looked up: the answer is ignored, "close" comes.
+  auto u = net::create_server();
+  int closes = 0;
+  bool u_listened = false;
+  u.on("close", [&] { ++closes; });
+  u.listen(0, "localhost", [&] { u_listened = true; });
+  u.close();
+  netxx_test::run_bounded();
+  CHECK(closes == 1);
+  CHECK_FALSE(u_listened);
+  CHECK_FALSE(u.listening());
+}

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -184,6 +185,14 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
     bool suspended = false;
   };
   std::deque<accept_waiter*> waiters;
+  // Node's _listeningId: a host name lookup in flight answers only the
+  // listen() that started it (close() or another listen() moves it on).
+  std::uint64_t listening_id = 0;
+  struct pending_listen {
+    bool done = false;
+    std::optional<error> err;
+    std::coroutine_handle<> awaiter;
+  };
   std::deque<basic_socket<Backend>> unclaimed;
   std::size_t prune_at = 16;  // unclaimed sockets the peer closed are dropped when it grows past this
   bool accept_face = false;
@@ -371,6 +380,7 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   }
 
   void close(std::function<void(std::error_code)> cb) {
+    ++listening_id;
     if (!listening) {
       // Node's close() of a server that is not listening: the callback
       // gets ERR_SERVER_NOT_RUNNING with the next "close", and "close"
@@ -486,7 +496,9 @@ class basic_server {
   /// Either way "listening" is emitted on success, next tick.
   class listen_result {
    public:
-    listen_result(std::shared_ptr<state> s, std::optional<error> e) : s_(std::move(s)), error_(std::move(e)) {}
+    listen_result(std::shared_ptr<state> s, std::optional<error> e,
+                  std::shared_ptr<typename state::pending_listen> pending = {})
+        : s_(std::move(s)), error_(std::move(e)), pending_(std::move(pending)) {}
     listen_result(const listen_result&) = delete;
     ~listen_result() {
       if (awaited_ || !error_) return;
@@ -495,10 +507,12 @@ class basic_server {
         if (!s->events.template emit<"error">(e)) detail::unhandled_error_event(e);
       });
     }
-    bool await_ready() const noexcept { return true; }
-    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    // A host name being looked up: resumes once it is listening, or failed.
+    bool await_ready() const noexcept { return !pending_ || pending_->done; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { pending_->awaiter = h; }
     void await_resume() {
       awaited_ = true;
+      if (pending_ && pending_->err) error_ = std::move(pending_->err);
       // The awaitable face: connections wait for accept(), and the server
       // goes with its last handle (no "connection" listener keeps it).
       s_->accept_face = true;
@@ -509,6 +523,7 @@ class basic_server {
    private:
     std::shared_ptr<state> s_;
     std::optional<error> error_;
+    std::shared_ptr<typename state::pending_listen> pending_;
     bool awaited_ = false;
   };
 
@@ -709,12 +724,15 @@ class basic_server {
         throw detail::invalid_listen_options(
             o, "can not set readableAll or writableAllt to true when path is abstract unix socket");  // sic, Node's
     }
+    ++s_->listening_id;
+    if (!has_fd && o.port && !o.host.empty() && !detail::parse_host(o.host, 0))
+      return lookup_and_listen(o, std::move(callback));
     std::optional<error> failure;
     try {
       if (has_fd)
         listen_fd(*o.fd, backlog_of(o.backlog));
       else if (o.port)
-        listen_tcp(o, backlog_of(o.backlog));
+        listen_tcp(o.host, static_cast<std::uint16_t>(*o.port), backlog_of(o.backlog), o.reuse_port, o.ipv6_only);
       else
         listen_unix(o, backlog_of(o.backlog));
     } catch (error& e) {
@@ -722,27 +740,90 @@ class basic_server {
       failure = std::move(e);
     }
     if (!failure) {
-      s_->listener_no_delay = s_->options.no_delay && s_->domain != AF_UNIX &&
-                              detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, 1) == 0;
       if (callback) s_->events.template once<"listening">(std::move(callback));
-      if (s_->reserve_fd < 0) s_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (o.signal.stop_possible() && !o.signal.stop_requested()) {
-        std::weak_ptr<state> weak = s_;
-        auto* loop = s_->loop;
-        s_->signal_cb.emplace(o.signal, std::function<void()>([weak, loop] {
-          loop->post([weak] {
-            if (auto s = weak.lock()) s->close({});
-          });
-        }));
-      }
-      s_->self = s_;  // the event style: alive until "close" (an awaited listen lets go)
-      auto s = s_;
-      s_->loop->post([s] {
-        if (s->listening) s->events.template emit<"listening">();
-      });
-      s_->start_accepting();
+      watch_signal(o.signal);
+      now_listening();
     }
     return listen_result(s_, std::move(failure));
+  }
+
+  // Node's addServerAbortSignalOption for a signal not fired yet: it closes the server when it fires.
+  void watch_signal(const std::stop_token& signal) {
+    if (!signal.stop_possible() || signal.stop_requested()) return;
+    std::weak_ptr<state> weak = s_;
+    auto* loop = s_->loop;
+    s_->signal_cb.emplace(signal, std::function<void()>([weak, loop] {
+      loop->post([weak] {
+        if (auto s = weak.lock()) s->close({});
+      });
+    }));
+  }
+
+  // The socket listens: "listening" next tick, and accepting starts.
+  void now_listening() {
+    s_->listener_no_delay = s_->options.no_delay && s_->domain != AF_UNIX &&
+                            detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, 1) == 0;
+    if (s_->reserve_fd < 0) s_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    s_->self = s_;  // the event style: alive until "close" (an awaited listen lets go)
+    auto s = s_;
+    s_->loop->post([s] {
+      if (s->listening) s->events.template emit<"listening">();
+    });
+    s_->start_accepting();
+  }
+
+  // Node's lookupAndListen: listen(port, name) looks the name up with
+  // dns.lookup (all addresses, the first that is not IPv6 link-local) and
+  // listens once it answers; listening() is false until then. A failure of
+  // the lookup or of the listen goes to the awaiter, or to "error".
+  listen_result lookup_and_listen(const listen_options& o, std::function<void()> callback) {
+    if (callback) s_->events.template once<"listening">(std::move(callback));
+    watch_signal(o.signal);
+    auto pending = std::make_shared<typename state::pending_listen>();
+    auto s = s_;
+    const std::uint64_t id = s_->listening_id;
+    const auto port = static_cast<std::uint16_t>(*o.port);
+    const int backlog = backlog_of(o.backlog);
+    const bool reuse_port = o.reuse_port, ipv6_only = o.ipv6_only;
+    dns::lookup(*s_->loop, o.host, dns::lookup_options{.all = true},
+                [s, pending, id, port, backlog, reuse_port, ipv6_only](std::optional<error> err,
+                                                                     std::vector<dns::lookup_address> found) {
+                  basic_server self(s);
+                  if (id != s->listening_id) {  // closed, or listening again, meanwhile
+                    if (pending->awaiter) self.finish(*pending, error(errc::err_server_not_running));
+                    return;
+                  }
+                  if (!err && found.empty()) err = error::from_dns("getaddrinfo", make_error_code(errc::enotfound), "");
+                  if (!err) {
+                    auto pick = std::find_if(found.begin(), found.end(), [](const dns::lookup_address& a) {
+                      return !(a.family == 6 && a.address.size() >= 3 && a.address.compare(0, 2, "fe") == 0 &&
+                               std::string_view("89ab").find(a.address[2]) != std::string_view::npos);
+                    });
+                    const auto& chosen = pick != found.end() ? *pick : found.front();
+                    try {
+                      self.listen_tcp(chosen.address, port, backlog, reuse_port, ipv6_only);
+                      self.now_listening();
+                    } catch (error& e) {
+                      err = std::move(e);
+                    }
+                  }
+                  self.finish(*pending, std::move(err));
+                });
+    return listen_result(s_, std::nullopt, std::move(pending));
+  }
+
+  explicit basic_server(std::shared_ptr<state> s) : s_(std::move(s)) {}
+
+  // The end of a listen that waited for a lookup: the awaiter resumes (and
+  // throws the failure), or the failure is the server's "error".
+  void finish(typename state::pending_listen& p, std::optional<error> err) {
+    p.done = true;
+    if (p.awaiter) {
+      p.err = std::move(err);
+      detail::resume(std::exchange(p.awaiter, nullptr));
+    } else if (err && !s_->events.template emit<"error">(*err)) {
+      detail::unhandled_error_event(*err);
+    }
   }
 
   // Node's `backlog || 511`: 0 is the default; a negative one goes to the
@@ -817,33 +898,16 @@ class basic_server {
     if (path[0] != '\0') s_->unlink_path = path;
   }
 
-  void listen_tcp(const listen_options& o, int backlog) {
-    const auto port = static_cast<std::uint16_t>(o.port.value_or(0));
-    std::optional<socket_address> addr;
-    std::string host(o.host);
-    if (host.empty()) {
-      addr = socket_address::from_ipv6({}, port);  // `::`, dual-stack
-    } else if (auto p = detail::parse_host(host, port)) {
-      addr = p;
-    } else {
-      // Node's listenAfterLookup: dns.lookup(host), the first address. Done
-      // here, on the loop's thread, so listen() keeps one shape (its failure
-      // known when it returns); a listen is rare and /etc/hosts answers
-      // most names that servers listen on.
-      auto ascii = detail::hostname_to_ascii(host);
-      if (!ascii) throw error::from_dns("getaddrinfo", errno_code(EINVAL), host);
-      std::vector<dns::lookup_address> found;
-      int sys_errno = 0;
-      if (int rc = dns::detail::resolve(*ascii, 0, 0, dns::get_default_result_order(), false, found, sys_errno))
-        throw dns::detail::getaddrinfo_error(rc, sys_errno, host);
-      addr = detail::parse_host(found.front().address, port);
-      if (!addr) throw error::from_dns("getaddrinfo", make_error_code(errc::enotfound), host);
-    }
+  // host: "" (`::`, dual-stack, or 0.0.0.0 without IPv6) or an IP literal.
+  void listen_tcp(std::string_view host, std::uint16_t port, int backlog, bool reuse_port, bool ipv6_only) {
+    std::optional<socket_address> addr =
+        host.empty() ? std::optional(socket_address::from_ipv6({}, port)) : detail::parse_host(host, port);
+    if (!addr) throw error::from_dns("getaddrinfo", make_error_code(errc::enotfound), host);
     int fd = -1;
-    int e = detail::bind_listen(*addr, backlog, o.reuse_port, o.ipv6_only, fd);
+    int e = detail::bind_listen(*addr, backlog, reuse_port, ipv6_only, fd);
     if (e == EAFNOSUPPORT && host.empty()) {  // no IPv6 on this machine: 0.0.0.0
       addr = socket_address::from_ipv4({}, port);
-      e = detail::bind_listen(*addr, backlog, o.reuse_port, o.ipv6_only, fd);
+      e = detail::bind_listen(*addr, backlog, reuse_port, ipv6_only, fd);
     }
     if (e != 0) throw error::from_uv("listen", errno_code(e), std::string(addr->address().view()), port);
     s_->fd = fd;
