@@ -10,7 +10,7 @@
 int main() {
   auto server = net::create_server([](net::socket socket) { socket.end("goodbye\n"); });
   server.on("error", [](const net::error& err) { throw err; });
-  server.listen(net::listen_options{}, [&server] {
+  server.listen([&server] {
     auto a = *server.address();
     fmt::print("opened server on {{ address: '{}', family: '{}', port: {} }}\n", a.address, a.family, a.port);
     server.close();  // the example ends here; the JavaScript one keeps serving

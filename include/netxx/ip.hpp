@@ -304,8 +304,7 @@ inline std::string inspect_string(std::string_view s) {
 }
 
 // ERR_INVALID_ARG_VALUE cuts the inspected value after 128 UTF-16 units.
-inline std::string invalid_arg_received(std::string_view value) {
-  std::string inspected = inspect_string(value);
+inline std::string cut_inspected(std::string inspected) {
   std::size_t units = 0, k = 0;
   while (k < inspected.size() && units < 128) {
     const auto u = static_cast<unsigned char>(inspected[k]);
@@ -316,6 +315,9 @@ inline std::string invalid_arg_received(std::string_view value) {
   if (k >= inspected.size()) return inspected;
   return inspected.substr(0, k) + "...";
 }
+
+/// A string as ERR_INVALID_ARG_VALUE shows it: inspected, then cut.
+inline std::string invalid_arg_received(std::string_view value) { return cut_inspected(inspect_string(value)); }
 
 }  // namespace detail
 

@@ -8,8 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,7 +53,9 @@ struct server_options {
 };
 
 /// The options of server.listen(options[, callback]), with the spec's defaults.
-/// `port` absent and `path` empty: an OS-assigned port, as Node's listen().
+/// As in Node: `fd` (>= 0) wins, then `port` (over `path`), then `path`;
+/// none of them throws ERR_INVALID_ARG_VALUE (listen() with no argument is
+/// the OS-assigned port on the unspecified address).
 /// The strings are views (listen() copies what it keeps before it returns):
 /// GCC 12 destroys a temporary with a std::string member twice when it is
 /// built inside a co_await expression, as in `co_await s.listen({.host = "::1"})`.
@@ -61,7 +65,7 @@ struct listen_options {
   std::optional<std::int64_t> port{};
   std::string_view host{};      // "" = `::` dual-stack, or `0.0.0.0` where IPv6 is missing
   std::string_view path{};      // a Unix socket path; "\0name" is a Linux abstract name
-  int backlog = 511;
+  int backlog = 511;             // 0: 511, as Node's `backlog || 511`
   bool exclusive = false;       // only means something with Node's cluster: accepted, no effect
   bool ipv6_only = false;
   bool reuse_port = false;
@@ -70,6 +74,46 @@ struct listen_options {
   std::stop_token signal{};     // Node's AbortSignal: closes the server when it fires
   std::optional<int> fd{};      // listen({ fd }) / listen(handle): an already bound socket
 };
+
+namespace detail {
+
+/// util.inspect() of the options as the caller wrote them (the fields that
+/// differ from their defaults, in declaration order, which designated
+/// initializers keep), for Node's ERR_INVALID_ARG_VALUE "Received ...".
+inline std::string inspect_listen_options(const listen_options& o) {
+  std::vector<std::string> e;
+  auto flag = [&e](bool v, const char* name) {
+    if (v) e.push_back(std::string(name) + ": true");
+  };
+  if (o.port) e.push_back("port: " + std::to_string(*o.port));
+  if (!o.host.empty()) e.push_back("host: " + inspect_string(o.host));
+  if (!o.path.empty()) e.push_back("path: " + inspect_string(o.path));
+  if (o.backlog != 511) e.push_back("backlog: " + std::to_string(o.backlog));
+  flag(o.exclusive, "exclusive");
+  flag(o.ipv6_only, "ipv6Only");
+  flag(o.reuse_port, "reusePort");
+  flag(o.readable_all, "readableAll");
+  flag(o.writable_all, "writableAll");
+  if (o.signal.stop_possible())
+    e.push_back(std::string("signal: AbortSignal { aborted: ") + (o.signal.stop_requested() ? "true" : "false") + " }");
+  if (o.fd) e.push_back("fd: " + std::to_string(*o.fd));
+  if (e.empty()) return "{}";
+  // util.inspect's reduceToSingleString: one line when it fits in 80 columns.
+  std::size_t total = 2 * e.size() + 11;
+  bool one_line = total + e.size() <= 80;
+  for (const auto& x : e) one_line = one_line && (total += x.size()) <= 80;
+  std::string out = one_line ? "{ " : "{\n  ";
+  for (std::size_t k = 0; k < e.size(); ++k) out += (k ? (one_line ? ", " : ",\n  ") : "") + e[k];
+  return out + (one_line ? " }" : "\n}");
+}
+
+/// Node's ERR_INVALID_ARG_VALUE('options', options[, reason]).
+inline error invalid_listen_options(const listen_options& o, std::string_view reason = "is invalid") {
+  return error(errc::err_invalid_arg_value, "The argument 'options' " + std::string(reason) + ". Received " +
+                                                cut_inspected(inspect_listen_options(o)));
+}
+
+}  // namespace detail
 
 /// The argument of the "drop" event: the connection that max_connections refused.
 struct drop_info {
@@ -109,7 +153,10 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   std::size_t connections = 0;
   std::vector<std::function<void(std::error_code)>> close_callbacks;
   std::vector<std::coroutine_handle<>> close_waiters;
-  std::shared_ptr<server_state> self;  // while listening with the event face
+  // While listening in the event style (listen() not awaited) or with a
+  // "connection" listener, and until "close": Node's server lives as long
+  // as its handle, whoever holds the object.
+  std::shared_ptr<server_state> self;
   std::optional<std::stop_callback<std::function<void()>>> signal_cb;
   int reserve_fd = -1;      // for the EMFILE trick
   // After EMFILE, accept4 fails at once whether or not a connection waits
@@ -119,6 +166,36 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   // TCP_NODELAY was set on the listening socket: accepted sockets inherit
   // it, so no_delay costs no setsockopt per connection.
   bool listener_no_delay = false;
+  // Another server took this one's listening socket (Node's
+  // other.listen(thisServer)): connections go to it, none to this one.
+  bool handed_over = false;
+
+  // The server accepts while it listens, with or without a "connection"
+  // listener, as Node's does. A connection goes to the "connection"
+  // listeners; else to a waiting accept(); else it waits in `unclaimed`,
+  // open, for the next accept(), as a Node socket nobody listens to lives
+  // on (it reads from accept on, as every socket does, so the peer's end
+  // closes it). close() ends the unclaimed ones once the awaitable face is
+  // in use (listen() awaited, or accept() called): those are the
+  // awaitable face's backlog, never seen; else they live on, as Node's do.
+  struct accept_waiter {
+    std::optional<basic_socket<Backend>> sock;
+    std::optional<error> err;
+    std::coroutine_handle<> handle;
+    bool suspended = false;
+  };
+  std::deque<accept_waiter*> waiters;
+  // Node's _listeningId: a host name lookup in flight answers only the
+  // listen() that started it (close() or another listen() moves it on).
+  std::uint64_t listening_id = 0;
+  struct pending_listen {
+    bool done = false;
+    std::optional<error> err;
+    std::coroutine_handle<> awaiter;
+  };
+  std::deque<basic_socket<Backend>> unclaimed;
+  std::size_t prune_at = 16;  // unclaimed sockets the peer closed are dropped when it grows past this
+  bool accept_face = false;
 
   /// Prepares op for the listening socket: a readiness wait after EMFILE, else an accept.
   void prepare(io_op& op) noexcept {
@@ -130,7 +207,6 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   struct accept_op : io_op {
     server_state* owner = nullptr;
   } aop;
-  io_op* pending_accept = nullptr;  // an awaitable accept in flight
 
   server_state() {
     aop.owner = this;
@@ -147,7 +223,10 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
 
   void close_fd() noexcept {
     if (fd < 0) return;
-    loop->close_now(fd);
+    // A server whose socket another took over has nothing in flight, and
+    // must not cancel (io_uring cancels by file) the other's accept.
+    handed_over ? loop->close_idle(fd) : loop->close_now(fd);
+    handed_over = false;
     fd = -1;
     listening = false;
     if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
@@ -157,8 +236,9 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   bool has_connection_listener() const noexcept { return events.listener_count("connection") > 0; }
 
   void start_accepting() {
-    if (!listening || aop.in_flight() || pending_accept || !has_connection_listener()) return;
-    if (!self) self = this->shared_from_this();
+    if (!listening || handed_over) return;
+    if (has_connection_listener() && !self) self = this->shared_from_this();
+    if (aop.in_flight()) return;
     release_pending = false;
     prepare(aop);
     while (loop->start(aop)) {
@@ -202,12 +282,47 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
       if (res == -EMFILE || res == -ENFILE) emfile_trick();
       if (res == -EAGAIN || res == -EINTR || res == -ECONNABORTED) return true;
       auto e = error::from_syscall("accept", errno_code(-res));
-      if (!events.template emit<"error">(e)) unhandled_error_event(e, "Server");
+      if (!has_connection_listener() && !waiters.empty())
+        deliver(std::nullopt, std::move(e));
+      else if (!events.template emit<"error">(e))
+        unhandled_error_event(e, "Server");
       return listening;
     }
     auto sock = admit(res);
-    if (sock) events.template emit<"connection">(std::move(*sock));
+    if (!sock) return listening;
+    if (has_connection_listener())
+      events.template emit<"connection">(std::move(*sock));
+    else if (!waiters.empty())
+      deliver(std::move(sock), std::nullopt);
+    else
+      keep_unclaimed(std::move(*sock));
     return listening;
+  }
+
+  /// Hands a connection (or an accept error) to the oldest waiting accept().
+  void deliver(std::optional<basic_socket<Backend>> sock, std::optional<error> err) {
+    accept_waiter* w = waiters.front();
+    waiters.pop_front();
+    w->sock = std::move(sock);
+    w->err = std::move(err);
+    if (w->suspended) detail::resume(w->handle);
+  }
+
+  void keep_unclaimed(basic_socket<Backend> sock) {
+    if (unclaimed.size() >= prune_at) {
+      std::erase_if(unclaimed, [](const basic_socket<Backend>& c) { return c.destroyed(); });
+      prune_at = std::max<std::size_t>(16, 2 * unclaimed.size());
+    }
+    unclaimed.push_back(std::move(sock));
+  }
+
+  /// After close(): the waiting accepts get ERR_SERVER_NOT_RUNNING, next tick.
+  void fail_waiters() {
+    auto keep = this->shared_from_this();
+    loop->post([keep] {
+      while (!keep->waiters.empty() && !keep->listening)
+        keep->deliver(std::nullopt, error(errc::err_server_not_running));
+    });
   }
 
   /// Applies the server's rules to a new descriptor: the block list and
@@ -265,16 +380,33 @@ struct server_state : std::enable_shared_from_this<server_state<Backend>> {
   }
 
   void close(std::function<void(std::error_code)> cb) {
+    ++listening_id;
     if (!listening) {
-      if (cb) {
-        loop->post([cb = std::move(cb)] { cb(make_error_code(errc::err_server_not_running)); });
-      }
+      // Node's close() of a server that is not listening: the callback
+      // gets ERR_SERVER_NOT_RUNNING with the next "close", and "close"
+      // comes once no connection is left, as after any close().
+      if (cb)
+        close_callbacks.push_back(
+            [cb = std::move(cb)](std::error_code) { cb(make_error_code(errc::err_server_not_running)); });
+      if (!closing) closing = true;
+      emit_close_if_drained();
       return;
     }
     if (cb) close_callbacks.push_back(std::move(cb));
     closing = true;
     signal_cb.reset();
-    close_fd();  // a pending accept resumes with ERR_SERVER_NOT_RUNNING
+    close_fd();
+    // With the awaitable face, connections no accept() took end with the
+    // server, as those still in the kernel's backlog do: nobody saw them.
+    // (shutdown first: the peers see the end now, not when the loop next
+    // hands the backend its closes)
+    if (accept_face) {
+      for (auto& c : std::exchange(unclaimed, {})) {
+        if (c.fd() >= 0) ::shutdown(c.fd(), SHUT_RDWR);
+        c.destroy();
+      }
+    }
+    fail_waiters();
     emit_close_if_drained();
   }
 
@@ -364,7 +496,9 @@ class basic_server {
   /// Either way "listening" is emitted on success, next tick.
   class listen_result {
    public:
-    listen_result(std::shared_ptr<state> s, std::optional<error> e) : s_(std::move(s)), error_(std::move(e)) {}
+    listen_result(std::shared_ptr<state> s, std::optional<error> e,
+                  std::shared_ptr<typename state::pending_listen> pending = {})
+        : s_(std::move(s)), error_(std::move(e)), pending_(std::move(pending)) {}
     listen_result(const listen_result&) = delete;
     ~listen_result() {
       if (awaited_ || !error_) return;
@@ -373,19 +507,34 @@ class basic_server {
         if (!s->events.template emit<"error">(e)) detail::unhandled_error_event(e, "Server");
       });
     }
-    bool await_ready() const noexcept { return true; }
-    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    // A host name being looked up: resumes once it is listening, or failed.
+    bool await_ready() const noexcept { return !pending_ || pending_->done; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { pending_->awaiter = h; }
     void await_resume() {
       awaited_ = true;
+      if (pending_ && pending_->err) error_ = std::move(pending_->err);
+      // The awaitable face: connections wait for accept(), and the server
+      // goes with its last handle (no "connection" listener keeps it).
+      s_->accept_face = true;
+      if (!s_->has_connection_listener() && !s_->closing) s_->self.reset();
       if (error_) throw std::move(*error_);
     }
 
    private:
     std::shared_ptr<state> s_;
     std::optional<error> error_;
+    std::shared_ptr<typename state::pending_listen> pending_;
     bool awaited_ = false;
   };
 
+  /// server.listen(): an OS-assigned port on the unspecified address.
+  listen_result listen() { return listen(listen_options{.port = 0}); }
+  /// server.listen(callback).
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(F&& callback) {
+    return listen(listen_options{.port = 0}, std::forward<F>(callback));
+  }
   /// server.listen(options[, callback]); the callback is a "listening" listener.
   listen_result listen(const listen_options& o) { return do_listen(o, {}); }
   template <typename F>
@@ -407,6 +556,11 @@ class basic_server {
   listen_result listen(std::int64_t port, std::string_view host, F&& callback) {
     return listen(listen_options{.port = port, .host = host}, std::forward<F>(callback));
   }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(std::int64_t port, std::string_view host, int backlog, F&& callback) {
+    return listen(listen_options{.port = port, .host = host, .backlog = backlog}, std::forward<F>(callback));
+  }
   /// server.listen(path[, backlog][, callback]).
   listen_result listen_path(std::string_view path, int backlog = 511) {
     return listen(listen_options{.path = path, .backlog = backlog});
@@ -416,12 +570,46 @@ class basic_server {
   listen_result listen_path(std::string_view path, F&& callback) {
     return listen(listen_options{.path = path}, std::forward<F>(callback));
   }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen_path(std::string_view path, int backlog, F&& callback) {
+    return listen(listen_options{.path = path, .backlog = backlog}, std::forward<F>(callback));
+  }
+  /// server.listen(handle[, backlog][, callback]) with a net.Server: this
+  /// server takes over the other's listening socket (a duplicate of it),
+  /// and the other stops accepting, as Node hands the handle over.
+  listen_result listen(const basic_server& handle, int backlog = 511) { return listen_handle(handle, backlog, {}); }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(const basic_server& handle, F&& callback) {
+    return listen_handle(handle, 511, std::function<void()>(std::forward<F>(callback)));
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(const basic_server& handle, int backlog, F&& callback) {
+    return listen_handle(handle, backlog, std::function<void()>(std::forward<F>(callback)));
+  }
+  /// server.listen(handle[, backlog][, callback]) with a net.Socket: listens
+  /// on (a duplicate of) the socket's descriptor, bound beforehand.
+  listen_result listen(const socket_type& handle, int backlog = 511) { return listen_handle(handle, backlog, {}); }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(const socket_type& handle, F&& callback) {
+    return listen_handle(handle, 511, std::function<void()>(std::forward<F>(callback)));
+  }
+  template <typename F>
+    requires std::is_invocable_v<F&>
+  listen_result listen(const socket_type& handle, int backlog, F&& callback) {
+    return listen_handle(handle, backlog, std::function<void()>(std::forward<F>(callback)));
+  }
 
   // --- accept (awaitable face) ------------------------------------------------------
 
   /// Resumes with the next connection (the block list and max_connections
-  /// apply). Throws net::error; after close(), ERR_SERVER_NOT_RUNNING. Not
-  /// for a server with a "connection" listener, which accepts by itself.
+  /// apply): one accepted before the call and not yet taken, or the next
+  /// one. Throws net::error; after close(), ERR_SERVER_NOT_RUNNING (and
+  /// the connections no accept() took are closed). Not for a server with a
+  /// "connection" listener, whose listeners get every connection.
   auto accept() { return accept_awaitable(s_); }
 
   // --- close ------------------------------------------------------------------------
@@ -508,11 +696,9 @@ class basic_server {
   basic_server& set_ref(bool r) noexcept {
     if (s_->ref == r) return *this;
     s_->ref = r;
-    for (detail::io_op* op : {s_->pending_accept, static_cast<detail::io_op*>(&s_->aop)}) {
-      if (op && op->in_flight() && op->counts_alive != r) {
-        op->counts_alive = r;
-        r ? s_->loop->core().add_ref() : s_->loop->core().release_ref();
-      }
+    if (s_->aop.in_flight() && s_->aop.counts_alive != r) {
+      s_->aop.counts_alive = r;
+      r ? s_->loop->core().add_ref() : s_->loop->core().release_ref();
     }
     return *this;
   }
@@ -521,52 +707,172 @@ class basic_server {
     // Bad arguments throw now, as Node's listen() does; what the system
     // refuses (EADDRINUSE, EINVAL for a Unix path too long, ...) goes to "error" or the awaiter.
     if (s_->listening) throw error(errc::err_server_already_listen);
-    if (o.port && (*o.port < 0 || *o.port > 65535))
+    // Node's addServerAbortSignalOption, before anything else: a signal
+    // already aborted closes the server next tick, listening or not (so
+    // "listening" never comes, and "close" does).
+    if (o.signal.stop_requested()) {
+      auto s = s_;
+      s_->loop->post([s] { s->close({}); });
+    }
+    const bool has_fd = o.fd && *o.fd >= 0;
+    if (!has_fd && o.port && (*o.port < 0 || *o.port > 65535))
       throw error(errc::err_socket_bad_port,
                   "options.port should be >= 0 and < 65536. Received type number (" + std::to_string(*o.port) + ").");
+    if (!has_fd && !o.port) {
+      if (o.path.empty()) throw detail::invalid_listen_options(o, "must have the property \"port\" or \"path\"");
+      if (o.path[0] == '\0' && (o.readable_all || o.writable_all))
+        throw detail::invalid_listen_options(
+            o, "can not set readableAll or writableAllt to true when path is abstract unix socket");  // sic, Node's
+    }
+    ++s_->listening_id;
+    if (!has_fd && o.port && !o.host.empty() && !detail::parse_host(o.host, 0))
+      return lookup_and_listen(o, std::move(callback));
     std::optional<error> failure;
     try {
-      bind_and_listen(o);
+      if (has_fd)
+        listen_fd(*o.fd, backlog_of(o.backlog));
+      else if (o.port)
+        listen_tcp(o.host, static_cast<std::uint16_t>(*o.port), backlog_of(o.backlog), o.reuse_port, o.ipv6_only);
+      else
+        listen_unix(o, backlog_of(o.backlog));
     } catch (error& e) {
+      if (e.syscall() == "uv_pipe_chmod") throw;  // Node throws this one at once
       failure = std::move(e);
     }
     if (!failure) {
-      s_->listener_no_delay = s_->options.no_delay && s_->domain != AF_UNIX &&
-                              detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, 1) == 0;
       if (callback) s_->events.template once<"listening">(std::move(callback));
-      if (s_->reserve_fd < 0) s_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (o.signal.stop_possible()) {
-        std::weak_ptr<state> weak = s_;
-        auto* loop = s_->loop;
-        s_->signal_cb.emplace(o.signal, std::function<void()>([weak, loop] {
-          loop->post([weak] {
-            if (auto s = weak.lock()) s->close({});
-          });
-        }));
-      }
-      auto s = s_;
-      s_->loop->post([s] {
-        if (s->listening) s->events.template emit<"listening">();
-      });
-      s_->start_accepting();
+      watch_signal(o.signal);
+      now_listening();
     }
     return listen_result(s_, std::move(failure));
   }
 
-  void bind_and_listen(const listen_options& o) {
-    if (o.signal.stop_requested()) throw error(errc::abort_err);
-    const int backlog = o.backlog < 0 ? 511 : o.backlog;
-    if (o.fd)
-      listen_fd(*o.fd, backlog);
-    else if (!o.path.empty())
-      listen_unix(o, backlog);
-    else
-      listen_tcp(o, backlog);
+  // Node's addServerAbortSignalOption for a signal not fired yet: it closes the server when it fires.
+  void watch_signal(const std::stop_token& signal) {
+    if (!signal.stop_possible() || signal.stop_requested()) return;
+    std::weak_ptr<state> weak = s_;
+    auto* loop = s_->loop;
+    s_->signal_cb.emplace(signal, std::function<void()>([weak, loop] {
+      loop->post([weak] {
+        if (auto s = weak.lock()) s->close({});
+      });
+    }));
+  }
+
+  // The socket listens: "listening" next tick, and accepting starts.
+  void now_listening() {
+    s_->listener_no_delay = s_->options.no_delay && s_->domain != AF_UNIX &&
+                            detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, 1) == 0;
+    if (s_->reserve_fd < 0) s_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    s_->self = s_;  // the event style: alive until "close" (an awaited listen lets go)
+    auto s = s_;
+    s_->loop->post([s] {
+      if (s->listening) s->events.template emit<"listening">();
+    });
+    s_->start_accepting();
+  }
+
+  // Node's lookupAndListen: listen(port, name) looks the name up with
+  // dns.lookup (all addresses, the first that is not IPv6 link-local) and
+  // listens once it answers; listening() is false until then. A failure of
+  // the lookup or of the listen goes to the awaiter, or to "error".
+  listen_result lookup_and_listen(const listen_options& o, std::function<void()> callback) {
+    if (callback) s_->events.template once<"listening">(std::move(callback));
+    watch_signal(o.signal);
+    auto pending = std::make_shared<typename state::pending_listen>();
+    auto s = s_;
+    const std::uint64_t id = s_->listening_id;
+    const auto port = static_cast<std::uint16_t>(*o.port);
+    const int backlog = backlog_of(o.backlog);
+    const bool reuse_port = o.reuse_port, ipv6_only = o.ipv6_only;
+    dns::lookup(*s_->loop, o.host, dns::lookup_options{.all = true},
+                [s, pending, id, port, backlog, reuse_port, ipv6_only](std::optional<error> err,
+                                                                     std::vector<dns::lookup_address> found) {
+                  basic_server self(s);
+                  if (id != s->listening_id) {  // closed, or listening again, meanwhile
+                    if (pending->awaiter) self.finish(*pending, error(errc::err_server_not_running));
+                    return;
+                  }
+                  if (!err && found.empty()) err = error::from_dns("getaddrinfo", make_error_code(errc::enotfound), "");
+                  if (!err) {
+                    auto pick = std::find_if(found.begin(), found.end(), [](const dns::lookup_address& a) {
+                      return !(a.family == 6 && a.address.size() >= 3 && a.address.compare(0, 2, "fe") == 0 &&
+                               std::string_view("89ab").find(a.address[2]) != std::string_view::npos);
+                    });
+                    const auto& chosen = pick != found.end() ? *pick : found.front();
+                    try {
+                      self.listen_tcp(chosen.address, port, backlog, reuse_port, ipv6_only);
+                      self.now_listening();
+                    } catch (error& e) {
+                      err = std::move(e);
+                    }
+                  }
+                  self.finish(*pending, std::move(err));
+                });
+    return listen_result(s_, std::nullopt, std::move(pending));
+  }
+
+  explicit basic_server(std::shared_ptr<state> s) : s_(std::move(s)) {}
+
+  // The end of a listen that waited for a lookup: the awaiter resumes (and
+  // throws the failure), or the failure is the server's "error".
+  void finish(typename state::pending_listen& p, std::optional<error> err) {
+    p.done = true;
+    if (p.awaiter) {
+      p.err = std::move(err);
+      detail::resume(std::exchange(p.awaiter, nullptr));
+    } else if (err && !s_->events.template emit<"error">(*err)) {
+      detail::unhandled_error_event(*err, "Server");
+    }
+  }
+
+  // Node's `backlog || 511`: 0 is the default; a negative one goes to the
+  // kernel, which takes it as its maximum (somaxconn).
+  static int backlog_of(int backlog) noexcept { return backlog == 0 ? 511 : backlog; }
+
+  template <typename Handle>
+  listen_result listen_handle(const Handle& h, int backlog, std::function<void()> callback) {
+    if (s_->listening) throw error(errc::err_server_already_listen);
+    if (h.fd() < 0)
+      throw error(errc::err_invalid_arg_value,
+                  "The argument 'options' must have the property \"port\" or \"path\". Received " +
+                      std::string(std::is_same_v<Handle, basic_server> ? "Server" : "Socket") + " {}");
+    const int fd = ::fcntl(h.fd(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) throw error::from_syscall("dup", errno_code(errno));
+    if constexpr (std::is_same_v<Handle, basic_server>) {
+      // The other server stops accepting before this one starts (io_uring
+      // cancels by file: the accept armed on the other's descriptor would
+      // take this one's with it): its descriptor goes, and a duplicate
+      // keeps its address() and close().
+      auto& other = *h.s_;
+      other.handed_over = true;
+      if (const int keep = ::fcntl(other.fd, F_DUPFD_CLOEXEC, 0); keep >= 0) {
+        other.loop->close_now(other.fd);
+        other.fd = keep;
+      }
+    }
+    // Once listen is done (the result is not copyable: this runs as it is returned).
+    struct after {
+      const std::shared_ptr<state>& self;
+      const Handle& h;
+      int fd;
+      ~after() {
+        if (self->listening) return;
+        ::close(fd);
+        if constexpr (std::is_same_v<Handle, basic_server>) {  // not taken over after all
+          h.s_->handed_over = false;
+          h.s_->start_accepting();
+        }
+      }
+    } done{s_, h, fd};
+    return do_listen(listen_options{.backlog = backlog, .fd = fd}, std::move(callback));
   }
 
   void listen_fd(int fd, int backlog) {
     const auto fam = detail::stream_socket_family(fd);
-    if (!fam) throw error(errc::err_invalid_fd_type, "Unsupported fd type: not a stream socket");
+    // Node's createServerHandle: a descriptor that is neither TCP nor a pipe
+    // (a file, a UDP socket) fails as "listen EINVAL: invalid argument".
+    if (!fam) throw error::from_uv("listen", errno_code(EINVAL));
     if (int e = detail::listen_on(fd, backlog)) throw error::from_uv("listen", errno_code(e));
     s_->fd = fd;
     s_->domain = *fam;
@@ -578,41 +884,30 @@ class basic_server {
     // name with its leading NUL (not "@name", as ss(8) prints it).
     const std::string path(o.path);
     int fd = -1;
-    if (int e = detail::listen_unix(path, backlog, o.readable_all, o.writable_all, fd))
-      throw error::from_uv("listen", errno_code(e), path);
+    if (int e = detail::listen_unix(path, backlog, fd)) throw error::from_uv("listen", errno_code(e), path);
+    // Node's fchmod after listen (libuv's uv_pipe_chmod): on failure the
+    // socket is closed (libuv removes its file) and listen() throws.
+    if (int e = detail::pipe_chmod(path, o.readable_all, o.writable_all)) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      throw error::from_syscall("uv_pipe_chmod", errno_code(e));
+    }
     s_->fd = fd;
     s_->domain = AF_UNIX;
     s_->listening = true;
     if (path[0] != '\0') s_->unlink_path = path;
   }
 
-  void listen_tcp(const listen_options& o, int backlog) {
-    const auto port = static_cast<std::uint16_t>(o.port.value_or(0));
-    std::optional<socket_address> addr;
-    std::string host(o.host);
-    if (host.empty()) {
-      addr = socket_address::from_ipv6({}, port);  // `::`, dual-stack
-    } else if (auto p = detail::parse_host(host, port)) {
-      addr = p;
-    } else {
-      // Node's listenAfterLookup: dns.lookup(host), the first address. Done
-      // here, on the loop's thread, so listen() keeps one shape (its failure
-      // known when it returns); a listen is rare and /etc/hosts answers
-      // most names that servers listen on.
-      auto ascii = detail::hostname_to_ascii(host);
-      if (!ascii) throw error::from_dns("getaddrinfo", errno_code(EINVAL), host);
-      std::vector<dns::lookup_address> found;
-      int sys_errno = 0;
-      if (int rc = dns::detail::resolve(*ascii, 0, 0, dns::get_default_result_order(), false, found, sys_errno))
-        throw dns::detail::getaddrinfo_error(rc, sys_errno, host);
-      addr = detail::parse_host(found.front().address, port);
-      if (!addr) throw error::from_dns("getaddrinfo", make_error_code(errc::enotfound), host);
-    }
+  // host: "" (`::`, dual-stack, or 0.0.0.0 without IPv6) or an IP literal.
+  void listen_tcp(std::string_view host, std::uint16_t port, int backlog, bool reuse_port, bool ipv6_only) {
+    std::optional<socket_address> addr =
+        host.empty() ? std::optional(socket_address::from_ipv6({}, port)) : detail::parse_host(host, port);
+    if (!addr) throw error::from_dns("getaddrinfo", make_error_code(errc::enotfound), host);
     int fd = -1;
-    int e = detail::bind_listen(*addr, backlog, o.reuse_port, o.ipv6_only, fd);
+    int e = detail::bind_listen(*addr, backlog, reuse_port, ipv6_only, fd);
     if (e == EAFNOSUPPORT && host.empty()) {  // no IPv6 on this machine: 0.0.0.0
       addr = socket_address::from_ipv4({}, port);
-      e = detail::bind_listen(*addr, backlog, o.reuse_port, o.ipv6_only, fd);
+      e = detail::bind_listen(*addr, backlog, reuse_port, ipv6_only, fd);
     }
     if (e != 0) throw error::from_uv("listen", errno_code(e), std::string(addr->address().view()), port);
     s_->fd = fd;
@@ -620,74 +915,37 @@ class basic_server {
     s_->listening = true;
   }
 
-  class accept_awaitable : public detail::io_op {
+  class accept_awaitable {
    public:
-    explicit accept_awaitable(std::shared_ptr<state> s) : s_(std::move(s)) {
-      code = detail::op_code::accept;
-      complete = &on_complete;
-      args.accept = {nullptr, nullptr, 0};
-    }
+    explicit accept_awaitable(std::shared_ptr<state> s) : s_(std::move(s)) {}
     accept_awaitable(const accept_awaitable&) = delete;
-    ~accept_awaitable() {
-      if (in_flight()) s_->loop->abandon(*this);
-      if (s_->pending_accept == this) s_->pending_accept = nullptr;
+    ~accept_awaitable() { std::erase(s_->waiters, &w_); }
+    bool await_ready() {
+      s_->accept_face = true;
+      if (!s_->unclaimed.empty()) {
+        w_.sock = std::move(s_->unclaimed.front());
+        s_->unclaimed.pop_front();
+        return true;
+      }
+      if (!s_->listening) w_.err = error(errc::err_server_not_running);
+      return !s_->listening;
     }
-    bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
-      waiter_ = h;
-      return start();
+      w_.handle = h;
+      s_->waiters.push_back(&w_);
+      s_->start_accepting();  // may hand over a connection at once (epoll)
+      if (w_.sock || w_.err) return false;
+      w_.suspended = true;
+      return true;
     }
     socket_type await_resume() {
-      s_->pending_accept = nullptr;
-      if (result == -ECANCELED || (result < 0 && !s_->listening)) throw error(errc::err_server_not_running);
-      if (result < 0) throw error::from_syscall("accept", errno_code(-result));
-      return std::move(*sock_);
+      if (w_.err) throw std::move(*w_.err);
+      return std::move(*w_.sock);
     }
 
    private:
-    // Starts an accept; false when it completed (result or socket ready).
-    bool start() {
-      for (;;) {
-        if (!s_->listening) {
-          result = -ECANCELED;
-          return false;
-        }
-        s_->prepare(*this);
-        if (!s_->loop->start(*this)) {
-          s_->pending_accept = this;
-          return true;
-        }
-        if (take(result)) return false;
-      }
-    }
-    // True when the awaiter can resume: a socket, or an error to throw.
-    bool take(int res) {
-      if (code == detail::op_code::poll_in) {  // readable again after EMFILE
-        s_->wait_readable = false;
-        if (res == -ECANCELED) {
-          result = res;
-          return true;
-        }
-        return false;
-      }
-      if (res >= 0) {
-        sock_ = s_->admit(res);
-        return sock_.has_value();  // blocked or dropped: accept the next one
-      }
-      if (res == -EMFILE || res == -ENFILE) s_->emfile_trick();
-      if (res == -EAGAIN || res == -EINTR || res == -ECONNABORTED) return false;
-      result = res;
-      return true;
-    }
-    static void on_complete(io_op* op, int res) noexcept {
-      auto* self = static_cast<accept_awaitable*>(op);
-      self->s_->pending_accept = nullptr;
-      if (!self->take(res) && self->start()) return;  // waiting again
-      detail::resume(self->waiter_);
-    }
     std::shared_ptr<state> s_;
-    std::coroutine_handle<> waiter_;
-    std::optional<socket_type> sock_;
+    typename state::accept_waiter w_;
   };
 
   std::shared_ptr<state> s_;

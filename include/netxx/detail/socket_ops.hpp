@@ -170,9 +170,8 @@ inline int bind_listen(const socket_address& addr, int backlog, bool reuse_port,
 
 /// A non-blocking Unix socket bound to `path` (a filesystem path or an
 /// abstract name) and listening: 0 with the descriptor in `out`, or the errno
-/// (EINVAL for a path that does not fit; nothing left open). Node's
-/// readableAll / writableAll open the socket file to group and others.
-inline int listen_unix(const std::string& path, int backlog, bool readable_all, bool writable_all, int& out) noexcept {
+/// (EINVAL for a path that does not fit; nothing left open).
+inline int listen_unix(const std::string& path, int backlog, int& out) noexcept {
   sockaddr_storage ss{};
   int err = 0;
   auto len = to_unix_sockaddr(path, ss, err);
@@ -184,14 +183,22 @@ inline int listen_unix(const std::string& path, int backlog, bool readable_all, 
     ::close(fd);
     return e;
   }
-  if (path[0] != '\0' && (readable_all || writable_all)) {
-    mode_t mode = S_IRUSR | S_IWUSR;
-    if (readable_all) mode |= S_IRGRP | S_IROTH;
-    if (writable_all) mode |= S_IWGRP | S_IWOTH;
-    ::chmod(path.c_str(), mode);
-  }
   out = fd;
   return 0;
+}
+
+/// Node's readableAll / writableAll, as libuv's uv_pipe_chmod does them: the
+/// socket file's mode (stat) with the read or write bits for user, group and
+/// others added, never taken away. 0, or the errno of stat or chmod.
+inline int pipe_chmod(const std::string& path, bool readable_all, bool writable_all) noexcept {
+  mode_t desired = 0;
+  if (readable_all) desired |= S_IRUSR | S_IRGRP | S_IROTH;
+  if (writable_all) desired |= S_IWUSR | S_IWGRP | S_IWOTH;
+  if (desired == 0) return 0;
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return errno;
+  if ((st.st_mode & desired) == desired) return 0;
+  return ::chmod(path.c_str(), st.st_mode | desired) == 0 ? 0 : errno;
 }
 
 /// The address family of `fd` (AF_UNSPEC when it has no name) if it is a
