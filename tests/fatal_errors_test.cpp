@@ -31,30 +31,6 @@ outcome run_child(const std::string& scenario, std::uint16_t port = 0) {
   return {WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, r.out};
 }
 
-// A TCP port on `host` with nothing listening (bound, then closed).
-std::uint16_t closed_port(int family) {
-  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_addr = in6addr_loopback;
-    len = sizeof(sockaddr_in6);
-  }
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
-  ::close(fd);
-  return family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
 // A listening socket on 127.0.0.1 (a port taken), closed when this goes.
 struct taken_port {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -132,14 +108,14 @@ void check_against_node(const std::string& ours, const std::string& js) {
 
 TEST_CASE("an unlistened socket \"error\": Node's report on stderr, exit status 1", "[fatal][errors]") {
   SECTION("127.0.0.1") {
-    const auto port = closed_port(AF_INET);
+    const auto port = netxx_test::unused_port(AF_INET);
     const auto r = run_child("socket-error", port);
     CHECK(r.exit_status == 1);
     CHECK(r.out == "started\n" + refused_report("127.0.0.1", port, true));
     check_against_node(r.out, "require('net').connect(" + std::to_string(port) + ", '127.0.0.1')");
   }
   SECTION("::1") {
-    const auto port = closed_port(AF_INET6);
+    const auto port = netxx_test::unused_port(AF_INET6);
     const auto r = run_child("socket-error6", port);
     CHECK(r.exit_status == 1);
     CHECK(r.out == "started\n" + refused_report("::1", port, true));
@@ -173,7 +149,7 @@ TEST_CASE("an unlistened server \"error\" (EADDRINUSE): Node's report naming the
 TEST_CASE("an exception out of the top-level task of `return net::run(task)`: reported, exit status 1",
           "[fatal][errors]") {
   SECTION("a netxx::error, as Node reports an unhandled rejection") {
-    const auto port = closed_port(AF_INET);
+    const auto port = netxx_test::unused_port(AF_INET);
     const auto r = run_child("task-throw", port);
     CHECK(r.exit_status == 1);
     CHECK(r.out == "started\n" + refused_report("127.0.0.1", port, false));
@@ -188,7 +164,7 @@ TEST_CASE("an exception out of the top-level task of `return net::run(task)`: re
     CHECK(r.out == "started\nstd::runtime_error: boom\n");
   }
   SECTION("a caller that catches it has it, and the process goes on") {
-    const auto port = closed_port(AF_INET);
+    const auto port = netxx_test::unused_port(AF_INET);
     const auto r = run_child("task-caught", port);
     CHECK(r.exit_status == 0);
     CHECK(r.out == "started\ncaught: connect ECONNREFUSED 127.0.0.1:" + std::to_string(port) + "\n");
@@ -209,7 +185,7 @@ TEST_CASE("an exception out of a spawned task or a listener ends the process as 
 }
 
 TEST_CASE("set_unhandled_exception_handler still replaces the report and the exit", "[fatal][errors]") {
-  const auto port = closed_port(AF_INET);
+  const auto port = netxx_test::unused_port(AF_INET);
   const auto r = run_child("handler", port);
   CHECK(r.exit_status == 0);
   CHECK(r.out == "started\nrecorded: connect ECONNREFUSED 127.0.0.1:" + std::to_string(port) + "\nrun returned 0\n");

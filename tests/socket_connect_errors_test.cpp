@@ -16,30 +16,6 @@ namespace {
 
 using netxx_test::run_bounded;
 
-// A TCP port of the loopback of `family` with nothing bound to it now.
-std::uint16_t free_port(int family) {
-  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_addr = in6addr_loopback;
-    len = sizeof(sockaddr_in6);
-  }
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
-  ::close(fd);
-  return family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
 struct fixed_lookup {
   std::vector<net::dns::lookup_address> answer;
   void operator()(std::string_view, const net::dns::lookup_options&, net::dns::lookup_callback cb) const {
@@ -155,29 +131,29 @@ std::string to_json(const std::vector<connect_case>& cases) {
 }  // namespace
 
 TEST_CASE("a refused connect names its local end only when a local port was asked for", "[connect][errors]") {
-  const std::uint16_t p4 = free_port(AF_INET), p6 = free_port(AF_INET6);
+  const std::uint16_t p4 = netxx_test::unused_port(AF_INET), p6 = netxx_test::unused_port(AF_INET6);
   const std::string s4 = std::to_string(p4), s6 = std::to_string(p6);
   SECTION("local address and port, 127.0.0.1") {
-    const auto lp = free_port(AF_INET);
+    const auto lp = netxx_test::unused_port(AF_INET);
     const auto e = connect_error({"127.0.0.1", p4, "127.0.0.1", lp});
     CHECK(e.message() == "connect ECONNREFUSED 127.0.0.1:" + s4 + " - Local (127.0.0.1:" + std::to_string(lp) + ")");
     CHECK(e.local_address() == "127.0.0.1");
     CHECK(e.local_port() == lp);
   }
   SECTION("local address and port, ::1") {
-    const auto lp = free_port(AF_INET6);
+    const auto lp = netxx_test::unused_port(AF_INET6);
     const auto e = connect_error({"::1", p6, "::1", lp});
     CHECK(e.message() == "connect ECONNREFUSED ::1:" + s6 + " - Local (::1:" + std::to_string(lp) + ")");
     CHECK(e.local_address() == "::1");
     CHECK(e.local_port() == lp);
   }
   SECTION("a local port alone: the address Node binds, 0.0.0.0 or ::") {
-    const auto lp4 = free_port(AF_INET);
+    const auto lp4 = netxx_test::unused_port(AF_INET);
     const auto e4 = connect_error({"127.0.0.1", p4, "", lp4});
     CHECK(e4.message() == "connect ECONNREFUSED 127.0.0.1:" + s4 + " - Local (0.0.0.0:" + std::to_string(lp4) + ")");
     CHECK(e4.local_address() == "0.0.0.0");
     CHECK(e4.local_port() == lp4);
-    const auto lp6 = free_port(AF_INET6);
+    const auto lp6 = netxx_test::unused_port(AF_INET6);
     const auto e6 = connect_error({"::1", p6, "", lp6});
     CHECK(e6.message() == "connect ECONNREFUSED ::1:" + s6 + " - Local (:::" + std::to_string(lp6) + ")");
     CHECK(e6.local_address() == "::");
@@ -194,7 +170,7 @@ TEST_CASE("a refused connect names its local end only when a local port was aske
     }
   }
   SECTION("Happy Eyeballs: every attempt's error names the local port, bound on 0.0.0.0 or ::") {
-    const auto lp = free_port(AF_INET);
+    const auto lp = netxx_test::unused_port(AF_INET);
     const auto e = connect_error({"dual.test", p4, "", lp, dual});
     REQUIRE(e.is_aggregate());
     REQUIRE(e.errors().size() == 2);
@@ -207,9 +183,9 @@ TEST_CASE("a refused connect names its local end only when a local port was aske
 
 TEST_CASE("a timed-out Happy Eyeballs attempt bound to a local port: ETIMEDOUT names it, the next binds it again",
           "[connect][errors]") {
-  const std::uint16_t port = free_port(AF_INET);
+  const std::uint16_t port = netxx_test::unused_port(AF_INET);
   black_hole hole(port);  // 127.0.0.2:port swallows SYNs; 127.0.0.1:port refuses
-  const auto lp = free_port(AF_INET);
+  const auto lp = netxx_test::unused_port(AF_INET);
   const auto e = connect_error({"hole.test", port, "", lp, "127.0.0.2/4,127.0.0.1/4"});
   REQUIRE(e.is_aggregate());
   REQUIRE(e.errors().size() == 2);
@@ -226,7 +202,7 @@ TEST_CASE("a connect(2) that fails at once names the socket's local end, from ge
     CHECK_FALSE(e.local_port());  // Node sets no localAddress/localPort here
   }
   SECTION("with a local port: the bound end") {
-    const auto lp = free_port(AF_INET);
+    const auto lp = netxx_test::unused_port(AF_INET);
     const auto e = connect_error({"255.255.255.255", 1, "", lp});
     CHECK(e.message() == "connect ENETUNREACH 255.255.255.255:1 - Local (0.0.0.0:" + std::to_string(lp) + ")");
     CHECK_FALSE(e.local_port());
@@ -242,24 +218,24 @@ TEST_CASE("connect errors read as Node v23.5.0's, case by case", "[connect][erro
     WARN("skipped: " << netxx_test::node_unavailable());
     return;
   }
-  const std::uint16_t p4 = free_port(AF_INET), p6 = free_port(AF_INET6);
+  const std::uint16_t p4 = netxx_test::unused_port(AF_INET), p6 = netxx_test::unused_port(AF_INET6);
   black_hole hole(p4);
   // Local ports are used one connect at a time, by netxx and then by Node.
   const std::vector<connect_case> cases = {
-      {"127.0.0.1", p4, "127.0.0.1", free_port(AF_INET)},
-      {"::1", p6, "::1", free_port(AF_INET6)},
-      {"127.0.0.1", p4, "", free_port(AF_INET)},
-      {"::1", p6, "", free_port(AF_INET6)},
+      {"127.0.0.1", p4, "127.0.0.1", netxx_test::unused_port(AF_INET)},
+      {"::1", p6, "::1", netxx_test::unused_port(AF_INET6)},
+      {"127.0.0.1", p4, "", netxx_test::unused_port(AF_INET)},
+      {"::1", p6, "", netxx_test::unused_port(AF_INET6)},
       {"127.0.0.1", p4, "127.0.0.1", 0},
       {"::1", p6, "::1", 0},
       {"127.0.0.1", p4, "", 0},
       {"255.255.255.255", 1, "", 0},
-      {"255.255.255.255", 1, "", free_port(AF_INET)},
-      {"255.255.255.255", 1, "0.0.0.0", free_port(AF_INET)},  // (a port of 0 would differ: the kernel's pick)
+      {"255.255.255.255", 1, "", netxx_test::unused_port(AF_INET)},
+      {"255.255.255.255", 1, "0.0.0.0", netxx_test::unused_port(AF_INET)},  // (a port of 0 would differ: the kernel's pick)
       {"ff02::1", 1, "", 0},
-      {"dual.test", p4, "", free_port(AF_INET), dual},
+      {"dual.test", p4, "", netxx_test::unused_port(AF_INET), dual},
       {"dual.test", p4, "", 0, dual},
-      {"hole.test", p4, "", free_port(AF_INET), "127.0.0.2/4,127.0.0.1/4"},
+      {"hole.test", p4, "", netxx_test::unused_port(AF_INET), "127.0.0.2/4,127.0.0.1/4"},
       {"hole.test", p4, "", 0, "127.0.0.2/4,127.0.0.1/4"},
   };
   std::string ours;

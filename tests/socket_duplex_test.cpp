@@ -153,13 +153,7 @@ TEST_CASE("co_await end() resumes at finish, after the queued bytes reached a sl
 
 TEST_CASE("co_await end() throws what destroyed the socket first", "[duplex][end]") {
   // A port nobody listens on: the connect fails, and end() waited for it.
-  int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = netxx_test::loopback4(0);
-  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
-  const std::uint16_t port = ntohs(a.sin_port);
-  ::close(probe);
+  const std::uint16_t port = netxx_test::unused_port(AF_INET);
   std::string code;
   auto body = [&]() -> net::task<> {
     net::socket c;

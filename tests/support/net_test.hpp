@@ -104,6 +104,37 @@ void run_until(Pred pred, int limit_ms = 10'000) {
   run_bounded(body(), limit_ms);
 }
 
+/// The loopback address of `family` (127.0.0.1 or ::1) with `port`, in ss; its length.
+inline socklen_t loopback_address(int family, std::uint16_t port, sockaddr_storage& ss) {
+  ss = {};
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof(sockaddr_in);
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(port);
+  a->sin6_addr = in6addr_loopback;
+  return sizeof(sockaddr_in6);
+}
+
+/// A TCP port on the loopback of `family` with nothing bound to it now (the
+/// system's pick for a socket bound and closed at once): a connect to it is refused.
+inline std::uint16_t unused_port(int family) {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_storage ss{};
+  socklen_t len = loopback_address(family, 0, ss);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
+  ::close(fd);
+  return family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
 /// A connected pair of non-blocking stream sockets of the given family
 /// (AF_INET on 127.0.0.1, AF_INET6 on ::1, AF_UNIX via socketpair).
 inline std::pair<int, int> connected_pair(int family) {
@@ -115,18 +146,7 @@ inline std::pair<int, int> connected_pair(int family) {
   int lfd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(lfd >= 0);
   sockaddr_storage ss{};
-  socklen_t len;
-  if (family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_addr = in6addr_loopback;
-    len = sizeof(sockaddr_in6);
-  }
+  socklen_t len = loopback_address(family, 0, ss);
   REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
   REQUIRE(::listen(lfd, 1) == 0);
   REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
