@@ -32,6 +32,8 @@ fi
 # quarter faster, and a failing test still names its file and line.
 debug_flags="-g1"
 [ "$preset" = asan ] && debug_flags="-g"
+# A server never closed is alive by design at exit (tests/lsan.supp says why).
+[ "$preset" = asan ] && export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 node="$(scripts/fetch-node.sh || true)"
 [ -n "$node" ] || echo "note: no Node v23.5.0; the differential tests will be reported as skipped" >&2
 dir="build/test-$(basename "$compiler")-$preset"

@@ -130,11 +130,15 @@ TEST_CASE("test-net-server-drop-connections") {
     first_socket.destroy();
     server.close();
   }));
+  // Node keeps both clients alive while open; a netxx socket nobody holds
+  // closes (the first could then be gone before the second is accepted).
+  std::vector<net::socket> clients;
   server.listen(0, [&] {
-    net::create_connection(server.address()->port);
-    net::create_connection(server.address()->port);
+    clients.push_back(net::create_connection(server.address()->port));
+    clients.push_back(net::create_connection(server.address()->port));
   });
   common.run();
+  for (auto& c : clients) c.destroy();
 }
 
 // test/parallel/test-net-server-keepalive.js
