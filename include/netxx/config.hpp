@@ -42,3 +42,17 @@ NETXX_END_NAMESPACE
 #else
 #  define NETXX_ASSERT(cond, message) static_cast<void>(0)
 #endif
+
+// Header-only by default. With NETXX_SEPARATE_COMPILATION the headers only
+// declare what the library's one compiled file (src/netxx.cpp) defines, so a
+// program's files compile the library's code once instead of each time.
+#if defined(NETXX_SEPARATE_COMPILATION) && !defined(NETXX_BUILDING_LIBRARY)
+#  define NETXX_HEADER_ONLY 0
+#else
+#  define NETXX_HEADER_ONLY 1
+#endif
+#ifdef NETXX_SEPARATE_COMPILATION
+#  define NETXX_INLINE
+#else
+#  define NETXX_INLINE inline
+#endif

@@ -58,15 +58,20 @@ basic_connecting_socket<Backend> connect_with(const connect_options& o, basic_lo
 }  // namespace detail
 
 namespace detail {
-/// net.connect and net.createConnection (one function under two names).
+/// net.connect and net.createConnection (one function under two names). A
+/// template, so that nothing is instantiated before a program calls it.
+template <typename Backend>
 struct connect_fn {
+  using connecting_socket = basic_connecting_socket<Backend>;
   /// (options[, connectListener]): a new socket (with the socket options
   /// and `timeout`) that starts connecting at once.
-  connecting_socket operator()(const connect_options& o) const { return connect_with(o, loop::current()); }
+  connecting_socket operator()(const connect_options& o) const {
+    return connect_with(o, basic_loop<Backend>::current());
+  }
   template <typename F>
     requires std::is_invocable_v<F&>
   connecting_socket operator()(const connect_options& o, F&& listener) const {
-    return connect_with(o, loop::current(), std::forward<F>(listener));
+    return connect_with(o, basic_loop<Backend>::current(), std::forward<F>(listener));
   }
   /// (path[, connectListener]): IPC.
   connecting_socket operator()(std::string_view path) const { return (*this)(connect_options{.path = path}); }
@@ -93,8 +98,8 @@ struct connect_fn {
 }  // namespace detail
 
 /// net.connect(...): see detail::connect_fn for the forms.
-inline constexpr detail::connect_fn connect{};
+inline constexpr detail::connect_fn<auto_backend> connect{};
 /// net.createConnection(...): the same function as net.connect.
-inline constexpr detail::connect_fn create_connection{};
+inline constexpr detail::connect_fn<auto_backend> create_connection{};
 
 NETXX_END_NAMESPACE

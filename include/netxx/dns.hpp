@@ -278,56 +278,18 @@ struct lookup_request : netxx::detail::remote_work {
 /// `getaddrinfo ENOTFOUND some.host` (code ENOTFOUND, EAI_AGAIN, ...).
 /// A lookup in flight keeps loop.run() going; destroying the loop first
 /// drops its callback unanswered.
+namespace detail {
+// The lookup itself, once the callback is type-erased: compiled once per
+// backend, whatever the callbacks.
+template <typename Backend>
+void start_lookup(basic_loop<Backend>& loop, std::string_view hostname, const lookup_options& options,
+                  lookup_callback cb);
+}  // namespace detail
+
 template <typename Backend, typename F>
   requires lookup_callback_for<F>
 void lookup(basic_loop<Backend>& loop, std::string_view hostname, const lookup_options& options, F&& callback) {
-  assert(loop.core().in_loop_thread());
-  if (auto bad = validate(options)) throw std::move(*bad);
-  lookup_callback cb(std::forward<F>(callback));
-  const result_order order = options.order      ? *options.order
-                             : options.verbatim ? (*options.verbatim ? result_order::verbatim : result_order::ipv4first)
-                                                : get_default_result_order();
-  if (hostname.empty()) {
-    loop.post([cb = std::move(cb)]() mutable { cb(std::nullopt, {}); });
-    return;
-  }
-  if (const int literal = is_ip(hostname)) {
-    std::vector<lookup_address> one{{std::string(hostname), literal}};
-    loop.post([cb = std::move(cb), one = std::move(one)]() mutable { cb(std::nullopt, std::move(one)); });
-    return;
-  }
-  auto ascii = netxx::detail::hostname_to_ascii(hostname);
-  if (!ascii) {  // libuv's EINVAL, before any thread sees it
-    loop.post([cb = std::move(cb), e = error::from_dns("getaddrinfo", errno_code(EINVAL), hostname)]() mutable {
-      cb(std::move(e), {});
-    });
-    return;
-  }
-  auto r = std::make_shared<detail::lookup_request<Backend>>();
-  r->hostname = std::string(hostname);
-  r->ascii = std::move(*ascii);
-  r->family = options.family;
-  r->hints = options.hints;
-  r->order = order;
-  r->all = options.all;
-  r->core = &loop.core();
-  r->callback = std::move(cb);
-  r->loop = &loop;
-  try {
-    netxx::detail::thread_pool::submit([r] { detail::lookup_request<Backend>::work(r); });
-  } catch (const std::system_error& e) {  // no worker thread could be started
-    cb = std::move(r->callback);
-    const int ev = e.code().category() == std::generic_category() || e.code().category() == std::system_category()
-                       ? e.code().value()
-                       : EAGAIN;
-    loop.post([cb = std::move(cb), err = error::from_dns("getaddrinfo", errno_code(ev), hostname)]() mutable {
-      cb(std::move(err), {});
-    });
-    return;
-  }
-  r->self = r;
-  loop.core().attach_remote(*r);
-  loop.core().add_ref();
+  detail::start_lookup(loop, hostname, options, lookup_callback(std::forward<F>(callback)));
 }
 
 /// dns.lookup(hostname, options, callback) on this thread's loop.
@@ -351,15 +313,7 @@ void lookup(std::string_view hostname, F&& callback) {
 template <typename Backend>
 class lookup_awaitable {
  public:
-  lookup_awaitable(basic_loop<Backend>& loop, std::string_view hostname, const lookup_options& options)
-      : st_(std::make_shared<state>()) {
-    lookup(loop, hostname, options, [st = st_](std::optional<error> err, std::vector<lookup_address> addrs) {
-      st->err = std::move(err);
-      st->addresses = std::move(addrs);
-      st->done = true;
-      if (auto w = std::exchange(st->waiter, {})) netxx::detail::resume(w);
-    });
-  }
+  lookup_awaitable(basic_loop<Backend>& loop, std::string_view hostname, const lookup_options& options);
   lookup_awaitable(lookup_awaitable&&) noexcept = default;
   lookup_awaitable& operator=(lookup_awaitable&&) = delete;
   ~lookup_awaitable() {
@@ -391,8 +345,9 @@ lookup_awaitable<Backend> lookup(basic_loop<Backend>& loop, std::string_view hos
 }
 
 /// co_await dns::lookup(hostname, options), on this thread's loop.
-inline lookup_awaitable<auto_backend> lookup(std::string_view hostname, const lookup_options& options = {}) {
-  return lookup_awaitable<auto_backend>(loop::current(), hostname, options);
+template <typename Backend = auto_backend>
+lookup_awaitable<Backend> lookup(std::string_view hostname, const lookup_options& options = {}) {
+  return lookup_awaitable<Backend>(basic_loop<Backend>::current(), hostname, options);
 }
 
 /// The size of the worker pool getaddrinfo runs on (UV_THREADPOOL_SIZE,
@@ -401,3 +356,7 @@ inline unsigned threadpool_size() { return netxx::detail::thread_pool::max_threa
 
 }  // namespace dns
 NETXX_END_NAMESPACE
+
+#if NETXX_HEADER_ONLY
+#  include "impl/dns.ipp"
+#endif

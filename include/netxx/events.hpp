@@ -25,6 +25,7 @@
 /// from a listener propagates out of emit(). Standard library only.
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -257,9 +258,11 @@ struct listener_impl<Fn, void(Args...)> final : listener<void(Args...)> {
   Fn fn;
 };
 
-template <typename Event>
+// One event's listeners. The same type for every event (the listeners are
+// cast back to their signature when called), so an emitter instantiates one
+// vector type whatever its number of events.
 struct channel {
-  std::vector<std::unique_ptr<listener<typename Event::signature>>> list;
+  std::vector<std::unique_ptr<listener_base>> list;
   std::uint64_t since = 0;  // when the list last became non-empty: event_names() order
 };
 
@@ -416,25 +419,23 @@ class event_emitter {
 
   /// `emitter.listenerCount(eventName)`.
   [[nodiscard]] std::size_t listener_count(key name) const noexcept {
-    std::size_t n = 0;
-    visit(*this, name.index(), [&](const auto& ch) { n = ch.list.size(); });
-    return n;
+    return channels_[name.index()].list.size();
   }
 
   /// `emitter.eventNames()`: the events that have listeners, in Node's order
   /// (the order in which each last went from no listener to some).
   [[nodiscard]] std::vector<std::string_view> event_names() const {
-    std::vector<std::pair<std::uint64_t, std::string_view>> live;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((std::get<I>(channels_).list.empty()
-            ? void()
-            : void(live.emplace_back(std::get<I>(channels_).since, detail::nth_event<I, Events...>::name))),
-       ...);
-    }(std::index_sequence_for<Events...>{});
-    std::sort(live.begin(), live.end());
+    static constexpr std::string_view all[] = {Events::name...};
     std::vector<std::string_view> names;
-    names.reserve(live.size());
-    for (const auto& l : live) names.push_back(l.second);
+    // Insertion by `since`: a handful of events, and no std::sort to instantiate.
+    std::vector<std::uint64_t> since;
+    for (std::size_t i = 0; i < sizeof...(Events); ++i) {
+      if (channels_[i].list.empty()) continue;
+      std::size_t at = since.size();
+      while (at > 0 && since[at - 1] > channels_[i].since) --at;
+      since.insert(since.begin() + static_cast<std::ptrdiff_t>(at), channels_[i].since);
+      names.insert(names.begin() + static_cast<std::ptrdiff_t>(at), all[i]);
+    }
     return names;
   }
 
@@ -458,13 +459,6 @@ class event_emitter {
   }
 
  private:
-  template <typename Self, typename V>
-  static void visit(Self& self, std::size_t index, V&& v) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (void)((index == I ? (v(std::get<I>(self.channels_)), true) : false) || ...);
-    }(std::index_sequence_for<Events...>{});
-  }
-
   template <typename F>
   listener_id add(std::size_t index, F&& fn, bool once, bool prepend) {
     listener_id id{};
@@ -505,7 +499,7 @@ class event_emitter {
     // Only the event the name resolved to is reachable; the others are never
     // instantiated with this listener, since it would not fit them.
     if constexpr (detail::listener_fits<Fn, ev>) {
-      auto& ch = std::get<I>(channels_);
+      auto& ch = channels_[I];
       const auto id = static_cast<listener_id>(++last_id_);
       auto l = std::make_unique<detail::listener_impl<Fn, typename ev::signature>>(id, once, std::forward<F>(fn));
       if (ch.list.empty()) ch.since = ++last_id_;
@@ -528,17 +522,16 @@ class event_emitter {
   bool remove(std::size_t index, listener_id id) {
     std::unique_ptr<detail::listener_base> doomed;
     bool removed = false;
-    visit(*this, index, [&](auto& ch) {
-      // From the end, as Node's removeListener (ids are unique anyway).
-      for (auto it = ch.list.end(); it != ch.list.begin();) {
-        --it;
-        if ((*it)->id == id) {
-          doomed = unlink(ch, it);
-          removed = true;
-          return;
-        }
+    auto& ch = channels_[index];
+    // From the end, as Node's removeListener (ids are unique anyway).
+    for (auto it = ch.list.end(); it != ch.list.begin();) {
+      --it;
+      if ((*it)->id == id) {
+        doomed = unlink(ch, it);
+        removed = true;
+        break;
       }
-    });
+    }
     return removed;
   }
 
@@ -548,18 +541,17 @@ class event_emitter {
   }
 
   void remove_all(std::size_t index, doomed_list& doomed) {
-    visit(*this, index, [&](auto& ch) {
-      while (!ch.list.empty()) {
-        if (auto l = unlink(ch, ch.list.end() - 1)) doomed.push_back(std::move(l));
-      }
-    });
+    auto& ch = channels_[index];
+    while (!ch.list.empty()) {
+      if (auto l = unlink(ch, ch.list.end() - 1)) doomed.push_back(std::move(l));
+    }
   }
 
   // Unlinks a listener and hands it back for destruction; while an emit()
   // runs it may still be called (by that emit's snapshot) or be running, so
   // it is parked instead, until the outermost emit ends.
-  template <typename Channel>
-  std::unique_ptr<detail::listener_base> unlink(Channel& ch, typename decltype(Channel::list)::iterator it) {
+  using listener_iterator = std::vector<std::unique_ptr<detail::listener_base>>::iterator;
+  std::unique_ptr<detail::listener_base> unlink(detail::channel& ch, listener_iterator it) {
     std::unique_ptr<detail::listener_base> owned = std::move(*it);
     ch.list.erase(it);
     if (depth_ == 0) return owned;
@@ -594,12 +586,12 @@ class event_emitter {
   bool dispatch(std::type_identity_t<Args>... args) {
     using sig = void(Args...);
     using listener_t = detail::listener<sig>;
-    auto& list = std::get<I>(channels_).list;
+    auto& list = channels_[I].list;
     const std::size_t n = list.size();
     if (n == 0) return false;
     emit_scope scope(*this);
     if (n == 1) {  // Node's fast path: nothing to copy
-      invoke<I>(list.front().get(), args...);
+      invoke<I>(static_cast<listener_t*>(list.front().get()), args...);
       return true;
     }
     // Node clones the listener array; this copies the pointers onto stack_,
@@ -617,14 +609,14 @@ class event_emitter {
     if (l->once) {
       if (l->fired) return;  // a nested emit already ran it
       l->fired = true;
-      auto& ch = std::get<I>(channels_);
+      auto& ch = channels_[I];
       auto it = std::find_if(ch.list.begin(), ch.list.end(), [&](const auto& p) { return p.get() == l; });
       if (it != ch.list.end()) unlink(ch, it);  // parked: depth_ > 0 here
     }
     l->call(args...);
   }
 
-  std::tuple<detail::channel<Events>...> channels_;
+  std::array<detail::channel, sizeof...(Events)> channels_;
   std::vector<detail::listener_base*> stack_;                   // snapshots of running emits
   std::vector<std::unique_ptr<detail::listener_base>> parked_;  // removed during an emit
   std::uint64_t last_id_ = 0;

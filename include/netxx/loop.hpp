@@ -224,27 +224,12 @@ class basic_loop {
   ~basic_loop() { core_.remote_loop_gone(); }
 
   /// The loop of the calling thread, created on first use.
-  static basic_loop& current() {
-    thread_local std::unique_ptr<basic_loop> loop;
-    if (!loop) loop = std::make_unique<basic_loop>();
-    return *loop;
-  }
+  static basic_loop& current();
 
   /// Runs until nothing referenced is left, or stop(). Returns 0. An
   /// exception out of a listener propagates; uncaught, it ends the process
   /// as Node's would (Node's report on stderr, exit status 1).
-  int run() {
-    stopped_ = false;
-    detail::run_guard guard;
-    run_scope scope(*this);
-    try {
-      while (!stopped_ && core_.alive()) turn();
-    } catch (...) {
-      detail::leaving_run(std::current_exception());
-      throw;
-    }
-    return 0;
-  }
+  int run();
 
   /// Runs the loop until `t` completes; returns its value (0 for a void
   /// task, so `return net::run(main_task());` is a whole main) or rethrows
@@ -289,18 +274,7 @@ class basic_loop {
 
   /// Runs one turn: timers, deferred completions, posted calls, then one
   /// wait for I/O (not blocking when block is false).
-  void turn(bool block = true) {
-    core_.update_time();
-    core_.run_timers();
-    core_.run_deferred();
-    core_.run_posted();
-    // Never sleep when there is nothing to wake for, or someone asked to stop
-    // (libuv's rule for uv_stop and a dead loop).
-    const bool no_sleep =
-        !block || stopped_ || task_done_ || !core_.alive() || core_.has_deferred() || core_.posted_waiting();
-    core_.next_turn();
-    backend_.wait(no_sleep ? 0 : core_.next_timeout());
-  }
+  void turn(bool block = true);
 
   /// Makes run() return after the current turn (uv_stop).
   void stop() noexcept { stopped_ = true; }
@@ -365,19 +339,7 @@ class basic_loop {
 
   /// Cancels an operation by id, from any thread (a stop_token may fire
   /// anywhere); on another thread it is posted to this loop.
-  void cancel(std::uint64_t id) {
-    if (!core_.in_loop_thread()) {
-      post([this, id] { cancel(id); });
-      return;
-    }
-    detail::io_op* op = core_.find_op(id);
-    if (!op) return;
-    if (op->code == detail::op_code::timer) {
-      static_cast<detail::sleep_awaitable<Backend>*>(op)->cancel_timer();
-      return;
-    }
-    backend_.cancel(id);
-  }
+  void cancel(std::uint64_t id);
 
  private:
   // Marks the loop as running, and hands the backend's queued work to the
@@ -440,7 +402,10 @@ using loop = basic_loop<auto_backend>;
 
 /// Runs this thread's loop until nothing referenced is left (Node's process
 /// lifetime). Returns 0.
-inline int run() { return loop::current().run(); }
+template <typename Backend = auto_backend>
+int run() {
+  return basic_loop<Backend>::current().run();
+}
 
 /// Runs this thread's loop until t completes; its value, or its exception.
 template <typename T>
@@ -449,6 +414,13 @@ auto run(task<T> t) {
 }
 
 /// Resumes after ms milliseconds; ABORT_ERR if st fires first.
-inline auto sleep(std::int64_t ms, std::stop_token st = {}) { return loop::current().sleep(ms, std::move(st)); }
+template <typename Backend = auto_backend>
+auto sleep(std::int64_t ms, std::stop_token st = {}) {
+  return basic_loop<Backend>::current().sleep(ms, std::move(st));
+}
 
 NETXX_END_NAMESPACE
+
+#if NETXX_HEADER_ONLY
+#  include "impl/loop.ipp"
+#endif

@@ -81,32 +81,7 @@ class basic_socket {
   basic_socket() : basic_socket(socket_options{}) {}
   /// new net.Socket(options), on `loop` (default: this thread's).
   /// Throws ERR_INVALID_FD_TYPE when `fd` is not a stream socket.
-  explicit basic_socket(const socket_options& o, basic_loop<Backend>& loop = basic_loop<Backend>::current())
-      : s_(std::allocate_shared<state>(detail::recycling_allocator<state>{})) {
-    auto& st = *s_;
-    st.loop = &loop;
-    st.handles = 1;
-    st.allow_half_open = o.allow_half_open;
-    st.high_water_mark = o.high_water_mark;
-    st.no_delay_on_connect = o.no_delay;
-    st.keep_alive_on_connect = o.keep_alive;
-    st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
-    st.connect.blocks = o.block_list;
-    if (o.onread.callback && (!o.onread.buffer.empty() || o.onread.buffer_fn)) {
-      st.onread = o.onread;
-      st.onread_buf = o.onread.buffer_fn ? o.onread.buffer_fn() : o.onread.buffer;
-    }
-    if (o.fd >= 0) adopt_fd(o.fd, o.readable, o.writable);
-    if (o.signal.stop_possible()) {
-      std::weak_ptr<state> weak = s_;
-      auto* lp = &loop;
-      st.abort_cb.emplace(o.signal, std::function<void()>([weak, lp] {
-        lp->post([weak] {
-          if (auto s = weak.lock()) s->destroy(error(errc::abort_err));
-        });
-      }));
-    }
-  }
+  explicit basic_socket(const socket_options& o, basic_loop<Backend>& loop = basic_loop<Backend>::current());
   basic_socket(const basic_socket& o) : s_(o.s_) { if (s_) ++s_->handles; }
   basic_socket(basic_socket&& o) noexcept : s_(std::move(o.s_)) {}
   basic_socket& operator=(const basic_socket& o) {
@@ -155,14 +130,8 @@ class basic_socket {
   /// socket.off(event, listener) / removeListener, by the id subscribe() gave.
   bool off(key name, listener_id id) { return s_->events.off(name, id); }
   /// socket.removeAllListeners([event]).
-  basic_socket& remove_all_listeners() {
-    s_->events.remove_all_listeners();
-    return *this;
-  }
-  basic_socket& remove_all_listeners(key name) {
-    s_->events.remove_all_listeners(name);
-    return *this;
-  }
+  basic_socket& remove_all_listeners();
+  basic_socket& remove_all_listeners(key name);
   /// socket.listenerCount(event).
   std::size_t listener_count(key name) const noexcept { return s_->events.listener_count(name); }
 
@@ -178,36 +147,22 @@ class basic_socket {
   auto write(std::span<const std::byte> data) { return write_awaitable(s_, data); }
   /// (With a default encoding other than utf8, the string is encoded and
   /// queued at once; awaiting waits for nothing then.)
-  auto write(std::string_view text) {
-    if (s_->default_encoding == encoding::utf8) return write(as_bytes(text));
-    write(text, s_->default_encoding, write_callback{});
-    return write(std::span<const std::byte>{});
-  }
+  auto write(std::string_view text);
 
   /// socket.write(data, encoding[, callback]): the string is encoded as
   /// Buffer.from(data, encoding) would (utf8, utf16le, latin1, ascii, hex,
   /// base64, base64url).
-  bool write(std::string_view text, encoding enc, write_callback cb = {}) {
-    if (enc == encoding::utf8) return write(as_bytes(text), std::move(cb));
-    return write(std::span<const std::byte>(encode(text, enc)), std::move(cb));
-  }
+  bool write(std::string_view text, encoding enc, write_callback cb = {});
   /// socket.write(data, encodingName[, callback]): ERR_UNKNOWN_ENCODING for a name Node does not know.
   bool write(std::string_view text, std::string_view enc, write_callback cb = {}) {
     return write(text, enc.empty() ? encoding::utf8 : encoding_from(enc), std::move(cb));
   }
   /// socket.end(data, encoding[, callback]).
-  auto end(std::string_view text, encoding enc, write_callback cb = {}) {
-    if (enc == encoding::utf8) return end(as_bytes(text), std::move(cb));
-    const auto data = encode(text, enc);
-    return end(std::span<const std::byte>(data), std::move(cb));
-  }
+  auto end(std::string_view text, encoding enc, write_callback cb = {});
 
   /// writable.setDefaultEncoding(encoding): the encoding of string writes
   /// and end(string) that name none (default utf8).
-  basic_socket& set_default_encoding(encoding enc) {
-    s_->default_encoding = enc;
-    return *this;
-  }
+  basic_socket& set_default_encoding(encoding enc);
   /// writable.setDefaultEncoding(name): ERR_UNKNOWN_ENCODING for a name Node does not know.
   basic_socket& set_default_encoding(std::string_view name) {
     return set_default_encoding(name.empty() ? encoding::utf8 : encoding_from(name));
@@ -217,27 +172,18 @@ class basic_socket {
   /// its UTF-8 bytes (view them as a std::string_view: that is Node's string),
   /// a multi-byte character never split across two events. Awaited reads
   /// stay raw bytes.
-  basic_socket& set_encoding(encoding enc = encoding::utf8) {
-    s_->decoder.emplace(enc);
-    return *this;
-  }
+  basic_socket& set_encoding(encoding enc = encoding::utf8);
   /// socket.setEncoding(name): ERR_UNKNOWN_ENCODING for a name Node does not know.
   basic_socket& set_encoding(std::string_view name) {
     return set_encoding(name.empty() ? encoding::utf8 : encoding_from(name));
   }
   /// stream.readableEncoding: the encoding set_encoding() chose, if any.
-  std::optional<encoding> readable_encoding() const {
-    if (!s_ || !s_->decoder) return std::nullopt;
-    return s_->decoder->get_encoding();
-  }
+  std::optional<encoding> readable_encoding() const;
 
   /// socket.end([data][, callback]): FIN after the queued writes; the
   /// callback runs on "finish". Awaitable too: `co_await s.end()` resumes
   /// at "finish" and throws what destroyed the socket first.
-  end_awaitable end(std::span<const std::byte> data = {}, write_callback cb = {}) {
-    if (s_) s_->end(data, std::move(cb));
-    return end_awaitable(s_);
-  }
+  end_awaitable end(std::span<const std::byte> data = {}, write_callback cb = {});
   /// socket.end(callback).
   template <typename F>
     requires std::is_invocable_v<std::decay_t<F>&, std::error_code>  // called through its copy
@@ -248,32 +194,20 @@ class basic_socket {
   end_awaitable end(std::string_view text, std::string_view enc, write_callback cb = {}) {
     return end(text, enc.empty() ? encoding::utf8 : encoding_from(enc), std::move(cb));
   }
-  end_awaitable end(std::string_view text, write_callback cb = {}) {
-    if (s_ && s_->default_encoding != encoding::utf8) return end(text, s_->default_encoding, std::move(cb));
-    return end(as_bytes(text), std::move(cb));
-  }
+  end_awaitable end(std::string_view text, write_callback cb = {});
 
   /// socket.destroy([error]): closes now. With an error, "error" then
   /// "close"(true) follow; without, "close"(false). Reads and writes in
   /// flight resume with ERR_SOCKET_CLOSED.
-  basic_socket& destroy(std::optional<error> err = std::nullopt) {
-    if (s_) s_->destroy(std::move(err));
-    return *this;
-  }
+  basic_socket& destroy(std::optional<error> err = std::nullopt);
   /// socket.destroySoon(): end(), then destroy once the writes are done.
   void destroy_soon() {
     if (s_) s_->destroy_soon();
   }
   /// socket.pause(): no "data" until resume(); the kernel then pushes back on the peer.
-  basic_socket& pause() {
-    if (s_) s_->pause();
-    return *this;
-  }
+  basic_socket& pause();
   /// socket.resume().
-  basic_socket& resume() {
-    if (s_ && !s_->destroyed) s_->start_flowing();
-    return *this;
-  }
+  basic_socket& resume();
   /// socket.isPaused().
   bool is_paused() const noexcept { return s_ && s_->paused; }
 
@@ -317,22 +251,13 @@ class basic_socket {
   bool writable_finished() const noexcept { return s_ && s_->finish_emitted; }
   /// readable.readableFlowing: nullopt until a "data" listener, resume() or
   /// pipe(); then true, or false once paused.
-  std::optional<bool> readable_flowing() const noexcept {
-    if (!s_ || (!s_->flowing && !s_->paused)) return std::nullopt;
-    return s_->flowing;
-  }
+  std::optional<bool> readable_flowing() const noexcept;
 
   /// writable.cork(): writes queue, and none is sent until as many uncork()
   /// (or end()); they then go out together, in one sendmsg.
-  basic_socket& cork() noexcept {
-    if (s_) ++s_->corked;
-    return *this;
-  }
+  basic_socket& cork() noexcept;
   /// writable.uncork().
-  basic_socket& uncork() {
-    if (s_) s_->uncork();
-    return *this;
-  }
+  basic_socket& uncork();
   /// writable.writableCorked: how many uncork() calls it takes to send.
   std::size_t writable_corked() const noexcept { return s_ ? s_->corked : 0; }
 
@@ -358,10 +283,7 @@ class basic_socket {
   /// Happy Eyeballs attempt). Not awaited, it is the event style: "connect"
   /// or "error" follow. Bad arguments throw at once (ERR_MISSING_ARGS,
   /// ERR_SOCKET_BAD_PORT, ERR_INVALID_IP_ADDRESS, ERR_OUT_OF_RANGE).
-  connect_awaitable connect(const connect_options& o) {
-    s_->start_connect(o);
-    return connect_awaitable(s_);
-  }
+  connect_awaitable connect(const connect_options& o);
   /// socket.connect(options, connectListener).
   template <typename F>
     requires std::is_invocable_v<F&>
@@ -399,24 +321,12 @@ class basic_socket {
   bool pending() const noexcept { return !s_ || s_->fd < 0 || s_->connecting; }
   /// Node's socket.autoSelectFamilyAttemptedAddresses: "ip:port" of each
   /// Happy Eyeballs attempt; std::nullopt when the family was not auto-selected.
-  std::optional<std::vector<std::string>> auto_select_family_attempted_addresses() const {
-    if (!s_) return std::nullopt;
-    return s_->connect.attempted_addresses;
-  }
+  std::optional<std::vector<std::string>> auto_select_family_attempted_addresses() const;
 
   /// socket.setTimeout(timeout[, callback]): "timeout" after `ms` of
   /// inactivity (nothing is closed: the listener decides); 0 disables it.
   /// A negative value is ERR_OUT_OF_RANGE, as in Node.
-  basic_socket& set_timeout(std::int64_t ms) {
-    if (ms < 0)
-      throw error(errc::err_out_of_range,
-                  "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
-                      std::to_string(ms));
-    if (!s_ || s_->destroyed) return *this;
-    s_->timeout_property = ms;
-    s_->set_timeout(ms > 2147483647 ? 1 : ms);  // Node's TIMEOUT_MAX rule
-    return *this;
-  }
+  basic_socket& set_timeout(std::int64_t ms);
   template <typename F>
     requires std::is_invocable_v<F&>
   basic_socket& set_timeout(std::int64_t ms, F&& listener) {
@@ -432,19 +342,7 @@ class basic_socket {
   /// socket.resetAndDestroy(): closes with an RST (the peer reads ECONNRESET).
   /// While connecting, the RST goes once connected. On a Unix socket:
   /// ERR_INVALID_HANDLE_TYPE; with no connection: destroy(ERR_SOCKET_CLOSED).
-  basic_socket& reset_and_destroy() {
-    if (!s_) return *this;
-    if (s_->fd < 0 && !s_->connecting) {
-      s_->destroy(error(errc::err_socket_closed));
-      return *this;
-    }
-    if (s_->domain == AF_UNIX && !s_->connecting) throw error(errc::err_invalid_handle_type);
-    if (s_->connecting && s_->connect.is_ipc())
-      throw error(errc::err_invalid_handle_type);
-    s_->reset_on_destroy = true;
-    if (!s_->connecting) s_->destroy({});
-    return *this;
-  }
+  basic_socket& reset_and_destroy();
 
   // --- state and properties ------------------------------------------------------------
 
@@ -458,14 +356,7 @@ class basic_socket {
   std::uint64_t bytes_written() const noexcept { return s_ ? s_->bytes_written + s_->queued_bytes : 0; }
 
   /// Node's socket.readyState.
-  ready_state get_ready_state() const noexcept {
-    if (!s_) return ready_state::closed;
-    if (s_->connecting) return ready_state::opening;
-    if (s_->readable && s_->writable) return ready_state::open;
-    if (s_->readable) return ready_state::read_only;
-    if (s_->writable) return ready_state::write_only;
-    return ready_state::closed;
-  }
+  ready_state get_ready_state() const noexcept;
   /// Node's socket.readyState as its string.
   std::string_view ready_state_string() const noexcept { return to_string(get_ready_state()); }
 
@@ -482,35 +373,14 @@ class basic_socket {
   /// Node's socket.localFamily.
   std::string local_family() const { return family_of(true); }
   /// Node's socket.address(): the local end.
-  address_info address() const {
-    if (!s_ || s_->fd < 0) return {};
-    if (auto a = detail::socket_name(s_->fd, true))
-      return {std::string(a->address().view()), std::string(detail::family_string(a->family())), a->port(), {}};
-    return {};
-  }
+  address_info address() const;
 
   /// Node's socket.setNoDelay([noDelay = true]).
   /// Before the connection exists it is kept, and applied once connected.
-  basic_socket& set_no_delay(bool no_delay = true) noexcept {
-    if (!s_) return *this;
-    if (s_->fd < 0 || s_->connecting)
-      s_->no_delay_on_connect = no_delay;
-    else if (s_->domain != AF_UNIX)
-      detail::set_int_option(s_->fd, IPPROTO_TCP, TCP_NODELAY, no_delay ? 1 : 0);
-    return *this;
-  }
+  basic_socket& set_no_delay(bool no_delay = true) noexcept;
   /// Node's socket.setKeepAlive([enable = false][, initialDelay = 0]).
   /// Before the connection exists it is kept, and applied once connected.
-  basic_socket& set_keep_alive(bool enable = false, std::int64_t initial_delay_ms = 0) noexcept {
-    if (!s_) return *this;
-    if (s_->fd < 0 || s_->connecting) {
-      s_->keep_alive_on_connect = enable;
-      s_->keep_alive_delay_ms = initial_delay_ms < 0 ? 0 : initial_delay_ms;
-    } else if (s_->domain != AF_UNIX) {
-      detail::set_keep_alive(s_->fd, enable, initial_delay_ms);
-    }
-    return *this;
-  }
+  basic_socket& set_keep_alive(bool enable = false, std::int64_t initial_delay_ms = 0) noexcept;
 
   /// Node's socket.ref(): what is in flight keeps run() going (default).
   basic_socket& ref() noexcept { return set_ref(true); }
@@ -523,87 +393,29 @@ class basic_socket {
   friend bool operator==(const basic_socket& a, const basic_socket& b) noexcept { return a.s_ == b.s_; }
 
   /// For the server and the client side: adopt a connected descriptor.
-  static basic_socket adopt(basic_loop<Backend>& loop, int fd, int domain) {
-    basic_socket s(adopt_tag{});
-    s.s_ = std::allocate_shared<state>(detail::recycling_allocator<state>{});
-    s.s_->loop = &loop;
-    s.s_->fd = fd;
-    s.s_->domain = domain;
-    s.s_->handles = 1;
-    return s;
-  }
+  static basic_socket adopt(basic_loop<Backend>& loop, int fd, int domain);
  private:
   friend struct detail::socket_access;
   struct adopt_tag {};
   explicit basic_socket(adopt_tag) noexcept {}
 
   // socket_options::fd: Node's createHandle + open(fd).
-  void adopt_fd(int fd, bool readable, bool writable) {
-    struct stat sb {};
-    if (::fstat(fd, &sb) != 0) throw error::from_syscall("open", errno_code(errno));
-    int type = 0;
-    socklen_t len = sizeof type;
-    if (!S_ISSOCK(sb.st_mode) || ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
-      const char* kind = S_ISREG(sb.st_mode) ? "FILE" : S_ISFIFO(sb.st_mode) ? "PIPE" : S_ISCHR(sb.st_mode) ? "TTY"
-                       : S_ISSOCK(sb.st_mode) && type == SOCK_DGRAM ? "UDP" : "UNKNOWN";
-      throw error(errc::err_invalid_fd_type, std::string("Unsupported fd type: ") + kind);
-    }
-    int dom = AF_UNIX;
-    len = sizeof dom;
-    ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len);
-    const int fl = ::fcntl(fd, F_GETFL);
-    if (fl >= 0 && !(fl & O_NONBLOCK)) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    s_->fd = fd;
-    s_->domain = dom;
-    s_->readable = readable;
-    s_->writable = writable;
-    if (s_->onread.callback && readable)
-      s_->start_flowing();
-    else if (readable)
-      s_->read_soon();  // Node's Socket constructor with a handle: read(0)
-  }
+  void adopt_fd(int fd, bool readable, bool writable);
 
   static std::span<const std::byte> as_bytes(std::string_view t) noexcept {
     return std::as_bytes(std::span(t.data(), t.size()));
   }
 
-  void after_listener(std::size_t index) {
-    static constexpr std::size_t data_index = key("data").index();
-    s_->event_face = true;
-    s_->hold();
-    if (index == data_index && !s_->paused && !s_->flowing) s_->start_flowing();
-  }
+  void after_listener(std::size_t index);
 
-  basic_socket& set_ref(bool r) noexcept {
-    if (!s_ || s_->ref == r) return *this;
-    s_->ref = r;
-    s_->set_op_ref(s_->pending_read, r);
-    s_->set_op_ref(&s_->flow_read, r);
-    s_->set_op_ref(s_->connect.attempt, r);
-    return *this;
-  }
+  basic_socket& set_ref(bool r) noexcept;
 
   // Node's _getpeername/_getsockname: read once the connection is up, then
   // kept (after the close too) until the socket connects again.
-  const std::optional<socket_address>& name_of(bool local) const noexcept {
-    static const std::optional<socket_address> none;
-    if (!s_) return none;
-    auto& cached = local ? s_->sock_name : s_->peer_name;
-    if (!cached && s_->fd >= 0 && !s_->connecting && !s_->destroyed) cached = detail::socket_name(s_->fd, local);
-    return cached;
-  }
-  std::string ip_of(bool local) const {
-    const auto& a = name_of(local);
-    return a ? std::string(a->address().view()) : std::string();
-  }
-  std::uint16_t port_of(bool local) const noexcept {
-    const auto& a = name_of(local);
-    return a ? a->port() : 0;
-  }
-  std::string family_of(bool local) const {
-    const auto& a = name_of(local);
-    return a ? std::string(detail::family_string(a->family())) : std::string();
-  }
+  const std::optional<socket_address>& name_of(bool local) const noexcept;
+  std::string ip_of(bool local) const;
+  std::uint16_t port_of(bool local) const noexcept;
+  std::string family_of(bool local) const;
 
   std::shared_ptr<state> s_;
 };
@@ -611,3 +423,7 @@ class basic_socket {
 using socket = basic_socket<auto_backend>;
 
 NETXX_END_NAMESPACE
+
+#if NETXX_HEADER_ONLY
+#  include "impl/socket.ipp"
+#endif
