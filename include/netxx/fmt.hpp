@@ -36,6 +36,9 @@
 /// Not here: std::error_code (fmt 10's <fmt/std.h> defines formatter<std::error_code>,
 /// which a second definition would collide with; net::code_string(ec) gives Node's
 /// code) and std::optional<address_info> (fmt 9 has no optional formatter: format *opt).
+///
+/// It includes the header of every type it formats, loop.hpp (and so liburing's) among
+/// them: a formatter that depends on which headers came first would silently go missing.
 
 #include <fmt/format.h>
 
