@@ -2,8 +2,23 @@
 /// Version, namespace and feature macros shared by every netxx header.
 /// Standard library only: the address headers include it and stay constexpr.
 
+// First, so that it is the first diagnostic a C++17 build prints (every netxx
+// header includes this one before anything else of its own). MSVC keeps
+// __cplusplus at 199711L unless /Zc:__cplusplus; _MSVC_LANG has the truth.
+#if defined(_MSVC_LANG) && _MSVC_LANG > __cplusplus
+#  define NETXX_CPLUSPLUS _MSVC_LANG
+#else
+#  define NETXX_CPLUSPLUS __cplusplus
+#endif
+#if NETXX_CPLUSPLUS < 202002L || !defined(__cpp_impl_coroutine)
+#  error "netxx requires C++20 (-std=c++20)"
+// A missing include is a fatal error on GCC and Clang: compilation stops here
+// instead of following with hundreds of errors from C++20 code.
+#  include "netxx-stops-here: compile with -std=c++20 or later"
+#endif
+
 #define NETXX_VERSION_MAJOR 0
-#define NETXX_VERSION_MINOR 1
+#define NETXX_VERSION_MINOR 2
 #define NETXX_VERSION_PATCH 0
 #define NETXX_VERSION (NETXX_VERSION_MAJOR * 10000 + NETXX_VERSION_MINOR * 100 + NETXX_VERSION_PATCH)
 
