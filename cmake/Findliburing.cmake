@@ -25,7 +25,7 @@ elseif(LIBURING_INCLUDE_DIR AND EXISTS "${LIBURING_INCLUDE_DIR}/liburing/io_urin
   string(REGEX REPLACE ".*IO_URING_VERSION_MINOR[ \t]+([0-9]+).*" "\\1" minor "${v}")
   set(liburing_VERSION "${major}.${minor}")
 elseif(LIBURING_INCLUDE_DIR)
-  file(STRINGS "${LIBURING_INCLUDE_DIR}/liburing.h" v REGEX "io_uring_submit_and_get_events")
+  file(STRINGS "${LIBURING_INCLUDE_DIR}/liburing.h" v REGEX "io_uring_submit_and_get_events[ \t]*\\(")
   if(v)
     set(liburing_VERSION 2.3)
   else()

@@ -56,7 +56,7 @@ q cmake -S "$root/tests/consumer" -B "$work/export-on" -G Ninja -DNETXX_CONSUME=
 echo "-- liburing older than 2.3 is refused at configure time"
 old="$work/old-liburing"
 mkdir -p "$old/include" "$old/lib/pkgconfig"
-echo '/* a liburing.h without io_uring_submit_and_get_events (2.2 and older) */' >"$old/include/liburing.h"
+echo '/* liburing 2.2 and older: none of what 2.3 brought */' >"$old/include/liburing.h"
 touch "$old/lib/liburing.so"
 printf 'prefix=%s\nName: liburing\nVersion: 2.1\nDescription: old\nLibs: -L${prefix}/lib -luring\nCflags: -I${prefix}/include\n' \
   "$old" >"$old/lib/pkgconfig/liburing.pc"
