@@ -1,11 +1,6 @@
-// What a README block marked ```cpp fragment may assume: these includes, at
-// namespace scope (the README says so above its fragments). A complete block
-// gets nothing: it must compile as shown.
+// What a README block opened with ```cpp fragment may assume, as the README
+// says above its fragments: the includes of its first program, at namespace
+// scope. A block without the mark gets nothing: it must compile as shown.
 #pragma once
 #include <netxx/net.hpp>
 #include <fmt/core.h>
-
-#include <array>
-#include <cstddef>
-#include <string>
-#include <string_view>
