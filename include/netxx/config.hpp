@@ -2,14 +2,28 @@
 /// Version, namespace and feature macros shared by every netxx header.
 /// Standard library only: the address headers include it and stay constexpr.
 
+// First, so that it is the first diagnostic a C++17 build prints (every netxx
+// header includes this one before anything else of its own). MSVC keeps
+// __cplusplus at 199711L unless /Zc:__cplusplus; _MSVC_LANG has the truth.
+#if (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 202002L || !defined(__cpp_impl_coroutine)
+#  error "netxx requires C++20 (-std=c++20)"
+// A missing include is a fatal error on GCC and Clang: compilation stops here
+// instead of following with hundreds of errors from C++20 code.
+#  include "netxx-stops-here: compile with -std=c++20 or later"
+#endif
+
 #define NETXX_VERSION_MAJOR 0
-#define NETXX_VERSION_MINOR 1
+#define NETXX_VERSION_MINOR 2
 #define NETXX_VERSION_PATCH 0
 #define NETXX_VERSION (NETXX_VERSION_MAJOR * 10000 + NETXX_VERSION_MINOR * 100 + NETXX_VERSION_PATCH)
 
 // A versioned inline namespace: two netxx versions linked into one program fail
-// at link time instead of silently mixing layouts.
-#define NETXX_BEGIN_NAMESPACE namespace netxx { inline namespace v0 {
+// at link time instead of silently mixing layouts. While the major version is 0
+// every minor version may change layouts, so the name carries both: v0_2
+// (from 1.0 on, the major version alone will do).
+#define NETXX_ABI_NAME_(major, minor) v##major##_##minor
+#define NETXX_ABI_NAME(major, minor) NETXX_ABI_NAME_(major, minor)
+#define NETXX_BEGIN_NAMESPACE namespace netxx { inline namespace NETXX_ABI_NAME(NETXX_VERSION_MAJOR, NETXX_VERSION_MINOR) {
 #define NETXX_END_NAMESPACE } }
 
 #if defined(__clang__) || defined(__GNUC__)

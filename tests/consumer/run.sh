@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds and runs tests/consumer against this checkout three ways:
-# cmake --install + find_package, FetchContent from the git repository, and
-# add_subdirectory. Any broken path fails.
+# Builds and runs tests/consumer against this checkout four ways:
+# cmake --install + find_package, a plain compiler line with pkg-config
+# against the same installed prefix, FetchContent from the git repository, and
+# add_subdirectory; then checks that a consumer exporting its own targets
+# needs NETXX_INSTALL=ON (and works with it), and that a liburing older than
+# 2.3 is refused at configure time with the install hints. Any broken path fails.
 set -eu
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$root/build/consumer"
@@ -20,6 +23,13 @@ cmake -S "$root/tests/consumer" -B "$work/find" -G Ninja -DNETXX_CONSUME=find_pa
 q cmake --build "$work/find"
 "$work/find/consumer"
 
+echo "-- pkg-config, plain g++"
+export PKG_CONFIG_PATH="$work/prefix/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+test "$(pkg-config --modversion netxx)" = "$(sed -n 's/^project(netxx VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")"
+# shellcheck disable=SC2046  # pkg-config's output is meant to be split
+q g++ -std=c++20 -o "$work/pkgconfig-consumer" "$root/tests/consumer/main.cpp" $(pkg-config --cflags --libs netxx)
+"$work/pkgconfig-consumer"
+
 echo "-- FetchContent"
 cmake -S "$root/tests/consumer" -B "$work/fetch" -G Ninja -DNETXX_CONSUME=fetchcontent \
   -DNETXX_GIT_REPOSITORY="file://$root" -DNETXX_GIT_TAG="$(git -C "$root" rev-parse HEAD)" >/dev/null
@@ -31,3 +41,34 @@ cmake -S "$root/tests/consumer" -B "$work/subdir" -G Ninja -DNETXX_CONSUME=subdi
   -DNETXX_SOURCE_DIR="$root" >/dev/null
 q cmake --build "$work/subdir"
 "$work/subdir/consumer"
+
+echo "-- a consumer exporting its own targets: NETXX_INSTALL"
+# Configure + generate only: that is where CMake refuses the export.
+if cmake -S "$root/tests/consumer" -B "$work/export-off" -G Ninja -DNETXX_CONSUME=subdirectory \
+     -DNETXX_SOURCE_DIR="$root" -DCONSUMER_EXPORTS=ON >"$log" 2>&1; then
+  echo "consumer: exporting a target that links netxx::netxx generated without NETXX_INSTALL" >&2; exit 1
+fi
+grep -q 'requires target "netxx" that is not in any export set' "$log" ||
+  { cat "$log"; echo "consumer: not the expected export error" >&2; exit 1; }
+q cmake -S "$root/tests/consumer" -B "$work/export-on" -G Ninja -DNETXX_CONSUME=subdirectory \
+  -DNETXX_SOURCE_DIR="$root" -DCONSUMER_EXPORTS=ON -DNETXX_INSTALL=ON
+
+echo "-- liburing older than 2.3 is refused at configure time"
+old="$work/old-liburing"
+mkdir -p "$old/include" "$old/lib/pkgconfig"
+echo '/* liburing 2.2 and older: none of what 2.3 brought */' >"$old/include/liburing.h"
+touch "$old/lib/liburing.so"
+printf 'prefix=%s\nName: liburing\nVersion: 2.1\nDescription: old\nLibs: -L${prefix}/lib -luring\nCflags: -I${prefix}/include\n' \
+  "$old" >"$old/lib/pkgconfig/liburing.pc"
+for how in pkg-config header; do
+  if [ $how = pkg-config ]; then pc="$old/lib/pkgconfig"; else pc=/nonexistent; fi
+  if PKG_CONFIG_LIBDIR="$pc" PKG_CONFIG_PATH= cmake -S "$root" -B "$work/old-$how" -G Ninja \
+       -DNETXX_BUILD_TESTS=OFF -DNETXX_BUILD_EXAMPLES=OFF -DNETXX_BUILD_BENCHMARKS=OFF \
+       -DCMAKE_FIND_ROOT_PATH="$old" -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
+       -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY >"$log" 2>&1; then
+    echo "consumer: an old liburing ($how) was accepted" >&2; exit 1
+  fi
+  grep -q 'unsuitable version' "$log" && grep -q 'dnf install liburing-devel' "$log" ||
+    { cat "$log"; echo "consumer: not the expected liburing version error ($how)" >&2; exit 1; }
+done
+echo "consumer: all passed"
