@@ -147,7 +147,11 @@ class basic_socket {
   auto write(std::span<const std::byte> data) { return write_awaitable(s_, data); }
   /// (With a default encoding other than utf8, the string is encoded and
   /// queued at once; awaiting waits for nothing then.)
-  auto write(std::string_view text);
+  auto write(std::string_view text) {  // deduced: stays in the class
+    if (s_->default_encoding == encoding::utf8) return write(as_bytes(text));
+    write(text, s_->default_encoding, write_callback{});
+    return write(std::span<const std::byte>{});
+  }
 
   /// socket.write(data, encoding[, callback]): the string is encoded as
   /// Buffer.from(data, encoding) would (utf8, utf16le, latin1, ascii, hex,
@@ -158,7 +162,11 @@ class basic_socket {
     return write(text, enc.empty() ? encoding::utf8 : encoding_from(enc), std::move(cb));
   }
   /// socket.end(data, encoding[, callback]).
-  auto end(std::string_view text, encoding enc, write_callback cb = {});
+  auto end(std::string_view text, encoding enc, write_callback cb = {}) {  // deduced: stays in the class
+    if (enc == encoding::utf8) return end(as_bytes(text), std::move(cb));
+    const auto data = encode(text, enc);
+    return end(std::span<const std::byte>(data), std::move(cb));
+  }
 
   /// writable.setDefaultEncoding(encoding): the encoding of string writes
   /// and end(string) that name none (default utf8).

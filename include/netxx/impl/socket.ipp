@@ -47,23 +47,9 @@ auto basic_socket<Backend>::remove_all_listeners(key name) -> basic_socket& {
 }
 
 template <typename Backend>
-auto basic_socket<Backend>::write(std::string_view text) {
-  if (s_->default_encoding == encoding::utf8) return write(as_bytes(text));
-  write(text, s_->default_encoding, write_callback{});
-  return write(std::span<const std::byte>{});
-}
-
-template <typename Backend>
 bool basic_socket<Backend>::write(std::string_view text, encoding enc, write_callback cb) {
   if (enc == encoding::utf8) return write(as_bytes(text), std::move(cb));
   return write(std::span<const std::byte>(encode(text, enc)), std::move(cb));
-}
-
-template <typename Backend>
-auto basic_socket<Backend>::end(std::string_view text, encoding enc, write_callback cb) {
-  if (enc == encoding::utf8) return end(as_bytes(text), std::move(cb));
-  const auto data = encode(text, enc);
-  return end(std::span<const std::byte>(data), std::move(cb));
 }
 
 template <typename Backend>
