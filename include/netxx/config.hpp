@@ -8,8 +8,14 @@
 #define NETXX_VERSION (NETXX_VERSION_MAJOR * 10000 + NETXX_VERSION_MINOR * 100 + NETXX_VERSION_PATCH)
 
 // A versioned inline namespace: two netxx versions linked into one program fail
-// at link time instead of silently mixing layouts.
-#define NETXX_BEGIN_NAMESPACE namespace netxx { inline namespace v0 {
+// at link time instead of silently mixing layouts. The epoll-only build
+// (NETXX_DISABLE_IO_URING) lays out its loop differently, so it has a name
+// of its own: a file built with it and one built without never share a type.
+#ifdef NETXX_DISABLE_IO_URING
+#  define NETXX_BEGIN_NAMESPACE namespace netxx { inline namespace v0_epoll_only {
+#else
+#  define NETXX_BEGIN_NAMESPACE namespace netxx { inline namespace v0 {
+#endif
 #define NETXX_END_NAMESPACE } }
 
 #if defined(__clang__) || defined(__GNUC__)
