@@ -5,6 +5,8 @@
 // from one file's code to the other's, and a loop's ring has the same size
 // whichever file made it. Once, the values were compiled into inline code and
 // a member's size: such a program mixed two layouts.
+#include <malloc.h>
+
 #include <cstring>
 
 #include "tunables_test.hpp"
@@ -50,15 +52,19 @@ TEST_CASE("two files built with different values of the macros agree on the smal
 
   // A block taken while the cache is off is whole-class sized, so the cache,
   // turned on again, can keep it and hand it out for any size of its class
-  // (65,537 bytes and 73,728 share a class: ASan sees a block too small).
+  // (65,537 bytes and 73,728 share a class). The allocator's usable size
+  // says how big the block really is (ASan's poisoning cannot: the cache
+  // unpoisons a whole class).
   net::set_recycle_cache_bytes(0);
   CHECK(tunables_other::recycle_cache_bytes() == 0);
   void* small = tunables_other::allocate(65'537);
+  CHECK(::malloc_usable_size(small) >= 73'728);
   net::set_recycle_cache_bytes(std::size_t{2} << 20);
   CHECK(tunables_other::recycle_cache_bytes() == (std::size_t{2} << 20));
   net::detail::recycled_deallocate(small, 65'537);
   void* large = tunables_other::allocate(73'728);
   CHECK(large == small);
+  CHECK(::malloc_usable_size(large) >= 73'728);
   std::memset(large, 0xab, 73'728);
   net::detail::recycled_deallocate(large, 73'728);
 }
