@@ -12,16 +12,22 @@ NETXX_BEGIN_NAMESPACE
 
 // The loop on each backend: programs may name uring_backend or epoll_backend.
 template class basic_loop<detail::auto_backend>;
+#ifndef NETXX_DISABLE_IO_URING
 template class basic_loop<detail::uring_backend>;
+#endif
 template class basic_loop<detail::epoll_backend>;
 namespace dns {
 namespace detail {
 template void start_lookup(basic_loop<netxx::detail::auto_backend>&, std::string_view, const lookup_options&, lookup_callback);
+#ifndef NETXX_DISABLE_IO_URING
 template void start_lookup(basic_loop<netxx::detail::uring_backend>&, std::string_view, const lookup_options&, lookup_callback);
+#endif
 template void start_lookup(basic_loop<netxx::detail::epoll_backend>&, std::string_view, const lookup_options&, lookup_callback);
 }  // namespace detail
 template class lookup_awaitable<netxx::detail::auto_backend>;
+#ifndef NETXX_DISABLE_IO_URING
 template class lookup_awaitable<netxx::detail::uring_backend>;
+#endif
 template class lookup_awaitable<netxx::detail::epoll_backend>;
 }  // namespace dns
 

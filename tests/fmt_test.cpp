@@ -191,6 +191,9 @@ TEST_CASE("backend features: the backend, why it fell back, io_uring's features"
   CHECK(fmt::format("{}", features("epoll", net::errno_code(ENOSYS))) ==
         "epoll (fell back from io_uring: ENOSYS: function not implemented)");
   CHECK(fmt::format("{}", features("io_uring")) == "io_uring (no optional features)");
+  auto epoll_only = features("epoll");
+  epoll_only.uring_compiled = false;  // what an epoll-only build (NETXX_DISABLE_IO_URING) reports
+  CHECK(fmt::format("{}", epoll_only) == "epoll (io_uring compiled out)");
   auto u = features("io_uring");
   u.uring.ext_arg = u.uring.multishot_accept = u.uring.send_zc = true;
   CHECK(fmt::format("{}", u) == "io_uring (ext_arg, multishot_accept, send_zc)");

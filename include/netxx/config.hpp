@@ -20,8 +20,15 @@
 // A versioned inline namespace: two netxx versions linked into one program fail
 // at link time instead of silently mixing layouts. While the major version is 0
 // every minor version may change layouts, so the name carries both: v0_2
-// (from 1.0 on, the major version alone will do).
-#define NETXX_ABI_NAME_(major, minor) v##major##_##minor
+// (from 1.0 on, the major version alone will do). The epoll-only build
+// (NETXX_DISABLE_IO_URING) lays out its loop differently, so it has a name
+// of its own (v0_2_epoll_only): a file built with it and one built without
+// never share a type.
+#ifdef NETXX_DISABLE_IO_URING
+#  define NETXX_ABI_NAME_(major, minor) v##major##_##minor##_epoll_only
+#else
+#  define NETXX_ABI_NAME_(major, minor) v##major##_##minor
+#endif
 #define NETXX_ABI_NAME(major, minor) NETXX_ABI_NAME_(major, minor)
 #define NETXX_BEGIN_NAMESPACE namespace netxx { inline namespace NETXX_ABI_NAME(NETXX_VERSION_MAJOR, NETXX_VERSION_MINOR) {
 #define NETXX_END_NAMESPACE } }

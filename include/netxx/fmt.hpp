@@ -26,7 +26,8 @@
 ///   block_list        console.log(blockList), always on one line (Node breaks a long
 ///                     list across lines): "BlockList { rules: [ 'Address: IPv4 1.2.3.4' ] }"
 ///   backend_features  netxx's own (Node has none): "io_uring (ext_arg, multishot_accept, ...)",
-///                     "epoll", "epoll (fell back from io_uring: EPERM: operation not permitted)"
+///                     "epoll", "epoll (fell back from io_uring: EPERM: operation not permitted)",
+///                     "epoll (io_uring compiled out)" in an epoll-only build
 ///   listener_id       its number (Node has none), with the integer specs
 ///
 /// All but listener_id take the string specs (fill, alignment, width,
@@ -126,6 +127,7 @@ inline std::string inspect_block_list(const block_list& b) {
 
 inline std::string describe_backend(const backend_features& f) {
   std::string s(f.backend);
+  if (!f.uring_compiled) return s + " (io_uring compiled out)";  // NETXX_DISABLE_IO_URING
   if (f.fell_back) {
     s += " (fell back from io_uring";
     if (const std::error_code& ec = f.uring_error) {

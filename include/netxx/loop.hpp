@@ -2,7 +2,9 @@
 /// The event loop: one per thread, as Node has one per process. basic_loop is
 /// a template over its backend; net::loop uses the automatic backend, which
 /// takes io_uring and falls back to epoll at run time when io_uring cannot be
-/// set up. NETXX_BACKEND=io_uring|epoll forces one.
+/// set up. NETXX_BACKEND=io_uring|epoll forces one. Built with
+/// NETXX_DISABLE_IO_URING, the automatic backend is epoll alone and nothing
+/// of liburing is included.
 
 #include <sys/socket.h>
 
@@ -23,7 +25,10 @@
 #include "detail/loop_core.hpp"
 #include "detail/op.hpp"
 #include "detail/unique_function.hpp"
-#include "detail/uring/backend.hpp"
+#include "detail/uring/config.hpp"
+#ifndef NETXX_DISABLE_IO_URING
+#  include "detail/uring/backend.hpp"
+#endif
 #include "errors.hpp"
 #include "task.hpp"
 
@@ -35,6 +40,7 @@ struct backend_features {
   bool fell_back = false;             // automatic backend: io_uring was refused
   std::error_code uring_error;         // why, when it fell back
   detail::uring_features uring;       // all false under epoll
+  bool uring_compiled = detail::uring_compiled;  // false in an epoll-only build (NETXX_DISABLE_IO_URING)
 };
 
 /// Backend choice for the automatic backend.
@@ -393,7 +399,9 @@ NETXX_BEGIN_NAMESPACE
 
 /// The backends, for basic_loop<B> and friends: naming one removes the
 /// run-time dispatch of the automatic backend.
+#ifndef NETXX_DISABLE_IO_URING
 using uring_backend = detail::uring_backend;
+#endif
 using epoll_backend = detail::epoll_backend;
 using auto_backend = detail::auto_backend;
 

@@ -71,4 +71,51 @@ for how in pkg-config header; do
   grep -q 'unsuitable version' "$log" && grep -q 'dnf install liburing-devel' "$log" ||
     { cat "$log"; echo "consumer: not the expected liburing version error ($how)" >&2; exit 1; }
 done
+
+# --- epoll-only (NETXX_DISABLE_IO_URING) ------------------------------------
+# netxx installed and consumed with liburing out of find_package's reach
+# (CMAKE_DISABLE_FIND_PACKAGE_liburing: any find_package(liburing) or
+# find_dependency(liburing) on the way fails the configure). Then, from what
+# Ninja recorded of the build: no liburing header among the files the
+# compiler read, no liburing on the link line, none in the binary's NEEDED.
+epoll_only_consumer() {
+  echo "-- epoll-only: install + find_package, no liburing"
+  local w="$work/epoll-only"
+  local nofind=-DCMAKE_DISABLE_FIND_PACKAGE_liburing=ON
+  q cmake -S "$root" -B "$w/netxx" -G Ninja -DNETXX_DISABLE_IO_URING=ON "$nofind" -DNETXX_BUILD_TESTS=OFF \
+    -DNETXX_BUILD_EXAMPLES=OFF -DNETXX_BUILD_BENCHMARKS=OFF -DCMAKE_INSTALL_PREFIX="$w/prefix"
+  q cmake --install "$w/netxx"
+  q cmake -S "$root/tests/consumer/epoll-only" -B "$w/find" -G Ninja "$nofind" -DCMAKE_PREFIX_PATH="$w/prefix"
+  q cmake --build "$w/find"
+  local deps link
+  deps="$(ninja -C "$w/find" -t deps)"
+  if ! grep -q 'netxx/net\.hpp' <<<"$deps"; then
+    echo "consumer: epoll-only: Ninja recorded no header dependencies to check" >&2; exit 1
+  fi
+  if grep -i 'liburing' <<<"$deps"; then
+    echo "consumer: epoll-only: a liburing header was compiled (above)" >&2; exit 1
+  fi
+  link="$(ninja -C "$w/find" -t commands consumer_epoll_only | tail -n 1)"
+  if grep -Eq -- '-luring|liburing' <<<"$link"; then
+    echo "consumer: epoll-only: liburing on the link line: $link" >&2; exit 1
+  fi
+  if readelf -d "$w/find/consumer_epoll_only" | grep -i 'uring'; then
+    echo "consumer: epoll-only: the binary needs liburing (above)" >&2; exit 1
+  fi
+  "$w/find/consumer_epoll_only"
+
+  echo "-- epoll-only: pkg-config, plain g++, no liburing"
+  local pc
+  pc="$(PKG_CONFIG_PATH="$w/prefix/share/pkgconfig" pkg-config --cflags --libs netxx)"
+  if ! grep -q -- '-DNETXX_DISABLE_IO_URING' <<<"$pc" || grep -Eq -- '-luring|liburing' <<<"$pc"; then
+    echo "consumer: epoll-only: pkg-config says: $pc" >&2; exit 1
+  fi
+  # shellcheck disable=SC2086  # pkg-config's output is meant to be split
+  q g++ -std=c++20 -MD -MF "$w/pc.d" -o "$w/pc-consumer" "$root/tests/consumer/epoll-only/main.cpp" $pc
+  if grep -i 'liburing' "$w/pc.d"; then
+    echo "consumer: epoll-only (pkg-config): a liburing header was compiled (above)" >&2; exit 1
+  fi
+  "$w/pc-consumer"
+}
+epoll_only_consumer
 echo "consumer: all passed"

@@ -1,6 +1,7 @@
 #pragma once
-// The automatic backend: io_uring when it can be had, epoll otherwise, and
-// what each backend reports as its features. Part of loop.hpp, which
+// The automatic backend: io_uring when it can be had, epoll otherwise (epoll
+// alone in a build with NETXX_DISABLE_IO_URING), and what each backend
+// reports as its features. Part of loop.hpp, which
 // includes it once backend_features, backend_choice and backend_from_env
 // (public, there) are declared; never included on its own.
 
@@ -14,7 +15,10 @@
 #include "epoll/backend.hpp"
 #include "loop_core.hpp"
 #include "op.hpp"
-#include "uring/backend.hpp"
+#include "uring/config.hpp"
+#ifndef NETXX_DISABLE_IO_URING
+#  include "uring/backend.hpp"
+#endif
 
 #ifndef NETXX_LOOP_BACKEND_TYPES
 #  error "netxx/detail/auto_backend.hpp is part of <netxx/loop.hpp>: include that"
@@ -23,6 +27,41 @@
 NETXX_BEGIN_NAMESPACE
 namespace detail {
 
+#ifdef NETXX_DISABLE_IO_URING
+/// The automatic backend of an epoll-only build: epoll. Asking for io_uring
+/// is the error it is where io_uring cannot be set up, saying why.
+class auto_backend {
+ public:
+  static constexpr std::string_view name = "auto";
+
+  explicit auto_backend(loop_core& core, backend_choice choice = backend_from_env()) : epoll_(checked(core, choice)) {
+    features_.backend = epoll_backend::name;
+  }
+
+  const backend_features& features() const noexcept { return features_; }
+  bool is_uring() const noexcept { return false; }
+
+  bool start(io_op& op) { return epoll_.start(op); }
+  void cancel(std::uint64_t id) { epoll_.cancel(id); }
+  void abandon(io_op& op) { epoll_.abandon(op); }
+  int close_fd(int fd) { return epoll_.close_fd(fd); }
+  int close_idle_fd(int fd) noexcept { return epoll_.close_idle_fd(fd); }
+  void wait(int timeout_ms) { epoll_.wait(timeout_ms); }
+  void flush() noexcept { epoll_.flush(); }
+
+ private:
+  static loop_core& checked(loop_core& core, backend_choice choice) {
+    if (choice == backend_choice::io_uring)
+      throw error(errc::err_backend_unavailable,
+                  "NETXX_BACKEND=io_uring but io_uring was compiled out of this build (NETXX_DISABLE_IO_URING): "
+                  "only epoll is available");
+    return core;
+  }
+
+  epoll_backend epoll_;
+  backend_features features_;
+};
+#else
 /// The automatic backend: io_uring when it can be had, epoll otherwise. One
 /// predictable branch per call; naming a backend directly removes it.
 class auto_backend {
@@ -65,14 +104,19 @@ class auto_backend {
   std::optional<epoll_backend> epoll_;
   backend_features features_;
 };
+#endif
 
 template <typename Backend>
 backend_features features_of(const Backend& b) {
   if constexpr (std::is_same_v<Backend, auto_backend>) {
     return b.features();
-  } else if constexpr (std::is_same_v<Backend, uring_backend>) {
+  }
+#ifndef NETXX_DISABLE_IO_URING
+  else if constexpr (std::is_same_v<Backend, uring_backend>) {
     return {uring_backend::name, false, {}, b.features()};
-  } else {
+  }
+#endif
+  else {
     return {Backend::name, false, {}, {}};
   }
 }

@@ -8,9 +8,15 @@
 // allocator gives the top of its heap back to the kernel as soon as it holds
 // 128 KiB free, and grows it again for the next connection: brk, page
 // faults, zeroed pages, per connection. Keeping the blocks here costs at
-// most NETXX_RECYCLE_CACHE_BYTES per thread (default 4 MiB; 0 turns the
-// cache off) and removes that churn. When it is full, the size class that
-// holds the most gives way, so the cache follows the sizes in use.
+// most recycle_cache_bytes() per thread (default 4 MiB; 0 turns the cache
+// off) and removes that churn. When it is full, the size class that holds
+// the most gives way, so the cache follows the sizes in use.
+//
+// The budget is a run-time setting (set_recycle_cache_bytes, or the macro
+// NETXX_RECYCLE_CACHE_BYTES as a default: detail/tunable.hpp says why it is
+// no longer a compile-time constant). Every block of a cached size is
+// allocated at its class's full size, cache on or off, so a block taken
+// while the cache was off can be cached when it comes back.
 //
 // Blocks are grouped by size class (4 classes per power of two, so a block
 // is at most 25% bigger than asked), kept on intrusive free lists, and handed
@@ -25,6 +31,7 @@
 #include <new>
 
 #include "../config.hpp"
+#include "tunable.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #  define NETXX_ASAN 1
@@ -42,12 +49,11 @@
 #  define NETXX_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#ifndef NETXX_RECYCLE_CACHE_BYTES
-#  define NETXX_RECYCLE_CACHE_BYTES (4u << 20)
-#endif
-
 NETXX_BEGIN_NAMESPACE
 namespace detail {
+
+/// The per-thread budget of the recycling cache, in bytes (4 MiB by default).
+inline constinit tunable recycle_cache_setting{std::size_t{4} << 20};
 
 // Size classes: multiples of 16 up to 128 bytes, then four per power of
 // two: (2^(e-1), 2^e] is cut in steps of 2^(e-3).
@@ -67,7 +73,6 @@ constexpr std::size_t recycle_class_size(std::size_t c) noexcept {
 class recycling_cache {
  public:
   static constexpr std::size_t max_block = std::size_t{256} << 10;
-  static constexpr std::size_t budget = NETXX_RECYCLE_CACHE_BYTES;
 
   static constexpr std::size_t classes = recycle_class_of(max_block) + 1;
 
@@ -86,7 +91,7 @@ class recycling_cache {
   }
 
   void* allocate(std::size_t n) {
-    if (n > max_block || budget == 0) return ::operator new(n);
+    if (n > max_block) return ::operator new(n);
     const std::size_t c = recycle_class_of(n);
     if (node* b = free_[c]) {
       NETXX_UNPOISON(b, recycle_class_size(c));
@@ -99,7 +104,10 @@ class recycling_cache {
   }
 
   void deallocate(void* p, std::size_t n) noexcept {
-    if (n > max_block || budget == 0) return ::operator delete(p);
+    if (n > max_block) return ::operator delete(p);
+    // Read at every free, so a budget set at run time applies from the next
+    // free on, on every thread.
+    const std::size_t budget = recycle_cache_setting.get();
     const std::size_t c = recycle_class_of(n), size = recycle_class_size(c);
     if (size > budget) return ::operator delete(p);
     // Full: the class holding the most bytes gives some back, so sizes no
@@ -178,4 +186,23 @@ struct recycling_allocator {
 };
 
 }  // namespace detail
+
+/// The per-thread budget of the cache that recycles coroutine frames and
+/// socket states, in bytes: 4 MiB unless set (0 turns the cache off).
+inline std::size_t recycle_cache_bytes() noexcept { return detail::recycle_cache_setting.get(); }
+/// Sets that budget for every thread, from the next block freed on; it wins
+/// over NETXX_RECYCLE_CACHE_BYTES. Safe from any thread.
+inline void set_recycle_cache_bytes(std::size_t bytes) noexcept { detail::recycle_cache_setting.set(bytes); }
+
 NETXX_END_NAMESPACE
+
+// NETXX_RECYCLE_CACHE_BYTES, defined when this header is compiled, is the
+// default budget (the smallest, if translation units disagree): registered
+// before main by an initialiser of this translation unit alone, so no inline
+// code depends on it.
+#ifdef NETXX_RECYCLE_CACHE_BYTES
+namespace {
+[[maybe_unused]] const bool netxx_recycle_cache_bytes_from_macro =
+    ::netxx::detail::recycle_cache_setting.set_from_macro(static_cast<std::size_t>(NETXX_RECYCLE_CACHE_BYTES));
+}  // namespace
+#endif

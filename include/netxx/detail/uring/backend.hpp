@@ -8,6 +8,10 @@
 // failure of io_uring_setup (disabled by sysctl, blocked by seccomp as in many
 // containers), make the automatic backend fall back to epoll.
 
+#ifdef NETXX_DISABLE_IO_URING
+#  error "netxx: io_uring is compiled out of this build (NETXX_DISABLE_IO_URING): the io_uring backend is not there"
+#endif
+
 #include <liburing.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -28,6 +32,7 @@
 #include "../loop_core.hpp"
 #include "../op.hpp"
 #include "../try_io.hpp"
+#include "config.hpp"
 
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #  define NETXX_IORING_SETUP_SINGLE_ISSUER (1U << 12)
@@ -42,20 +47,6 @@
 
 NETXX_BEGIN_NAMESPACE
 namespace detail {
-
-/// What the kernel offered when the loop was set up; later layers ask it
-/// before using a feature, and fall back to plain operations where absent.
-struct uring_features {
-  bool single_issuer = false;     // 6.0
-  bool defer_taskrun = false;     // 6.1
-  bool ext_arg = false;           // 5.11: wait with a timeout, no timeout SQE
-  bool multishot_accept = false;  // 5.19
-  bool multishot_recv = false;    // 6.0
-  bool provided_buffer_rings = false;  // 5.19
-  bool registered_ring_fd = false;     // 5.18
-  bool msg_ring = false;          // 5.18
-  bool send_zc = false;           // 6.0
-};
 
 /// Lets tests make io_uring setup fail on purpose (as a blocked syscall
 /// would) without touching the environment.
@@ -106,7 +97,7 @@ class uring_backend {
         for (int r : a->ready)
           if (r >= 0) ::close(r);
     if (buf_ring_) {
-      ::munmap(buf_ring_, buf_ring_entries * sizeof(io_uring_buf));
+      ::munmap(buf_ring_, buf_ring_entries_ * sizeof(io_uring_buf));
       for (std::byte* b : ring_blocks_) block_pool::give(b);
     }
   }
@@ -477,46 +468,44 @@ class uring_backend {
   }
 
   // The provided-buffer ring of pooled reads (kernel 5.19), made on the
-  // first pooled read: buf_ring_entries blocks of the pool (256, or
-  // NETXX_URING_BUF_RING_ENTRIES), each replaced by a fresh one as soon as
-  // the kernel hands it out. More reads completing in one kernel pass than
-  // the ring holds get ENOBUFS and are read again into pool blocks (recent
-  // kernels run deferred task work 20 at a time, so 256 is plenty). A ring
-  // that cannot be registered leaves pooled reads on plain recvs into pool
-  // blocks.
-#ifndef NETXX_URING_BUF_RING_ENTRIES
-#  define NETXX_URING_BUF_RING_ENTRIES 256
-#endif
-  static constexpr unsigned buf_ring_entries = NETXX_URING_BUF_RING_ENTRIES;
-  static_assert(buf_ring_entries > 0 && buf_ring_entries <= 32768 && (buf_ring_entries & (buf_ring_entries - 1)) == 0,
-                "NETXX_URING_BUF_RING_ENTRIES: a power of two up to 32768");
+  // first pooled read: uring_buf_ring_entries() blocks of the pool (256 by
+  // default; read then, not compiled in: detail/tunable.hpp says why), each
+  // replaced by a fresh one as soon as the kernel hands it out. More reads
+  // completing in one kernel pass than the ring holds get ENOBUFS and are
+  // read again into pool blocks (recent kernels run deferred task work 20 at
+  // a time, so 256 is plenty). A ring that cannot be registered leaves
+  // pooled reads on plain recvs into pool blocks.
   static constexpr int buf_group = 0;
 
   bool buffer_ring() {
     if (buf_ring_ || buf_ring_failed_) return buf_ring_ != nullptr;
     buf_ring_failed_ = true;
     if (!features_.provided_buffer_rings) return false;
-    void* mem = ::mmap(nullptr, buf_ring_entries * sizeof(io_uring_buf), PROT_READ | PROT_WRITE,
+    const std::size_t want = uring_buf_ring_setting.get();
+    if (!valid_buf_ring_entries(want)) return false;  // the setters validate: never, in practice
+    buf_ring_entries_ = static_cast<unsigned>(want);
+    const unsigned entries = buf_ring_entries_;
+    void* mem = ::mmap(nullptr, entries * sizeof(io_uring_buf), PROT_READ | PROT_WRITE,
                        MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (mem == MAP_FAILED) return false;
     auto* br = static_cast<io_uring_buf_ring*>(mem);
     ::io_uring_buf_ring_init(br);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uintptr_t>(mem);
-    reg.ring_entries = buf_ring_entries;
+    reg.ring_entries = entries;
     reg.bgid = buf_group;
     if (::io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
-      ::munmap(mem, buf_ring_entries * sizeof(io_uring_buf));
+      ::munmap(mem, entries * sizeof(io_uring_buf));
       return false;
     }
     buf_ring_ = br;
-    ring_blocks_.resize(buf_ring_entries);
-    for (unsigned i = 0; i < buf_ring_entries; ++i) {
+    ring_blocks_.resize(entries);
+    for (unsigned i = 0; i < entries; ++i) {
       ring_blocks_[i] = block_pool::take();
       ::io_uring_buf_ring_add(br, ring_blocks_[i], block_pool::block_size, static_cast<unsigned short>(i),
-                              ::io_uring_buf_ring_mask(buf_ring_entries), static_cast<int>(i));
+                              ::io_uring_buf_ring_mask(entries), static_cast<int>(i));
     }
-    ::io_uring_buf_ring_advance(br, static_cast<int>(buf_ring_entries));
+    ::io_uring_buf_ring_advance(br, static_cast<int>(entries));
     buf_ring_failed_ = false;
     return true;
   }
@@ -526,7 +515,7 @@ class uring_backend {
     std::byte* b = ring_blocks_[bid];
     ring_blocks_[bid] = block_pool::take();
     ::io_uring_buf_ring_add(buf_ring_, ring_blocks_[bid], block_pool::block_size, static_cast<unsigned short>(bid),
-                            ::io_uring_buf_ring_mask(buf_ring_entries), 0);
+                            ::io_uring_buf_ring_mask(buf_ring_entries_), 0);
     ::io_uring_buf_ring_advance(buf_ring_, 1);
     return b;
   }
@@ -656,6 +645,7 @@ class uring_backend {
   std::vector<completion> batch_;
   std::vector<fd_hint> hints_;
   io_uring_buf_ring* buf_ring_ = nullptr;
+  unsigned buf_ring_entries_ = 0;  // fixed when the ring is made
   bool buf_ring_failed_ = false;
   std::vector<std::byte*> ring_blocks_;
   std::vector<std::unique_ptr<acceptor>> acceptors_;
