@@ -30,10 +30,8 @@
 // Refused (ada's empty answer), empty once cut at NUL, or 256 bytes or more:
 // libuv's EINVAL, which dns.lookup reports as `getaddrinfo EINVAL host`.
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,9 +44,24 @@ namespace detail {
 
 namespace idna {
 
-/// Index of the run holding `key` in a sorted array of run starts.
+// (Plain loops, not <algorithm>: this header is in every TU that resolves names.)
+
+/// How many entries of the sorted a[0, n) are <= key.
+inline std::size_t count_le(const std::uint32_t* a, std::size_t n, std::uint32_t key) noexcept {
+  std::size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (a[mid] <= key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/// Index of the run holding `key` in a sorted array of run starts (the first starts at 0).
 inline std::size_t run_of(const std::uint32_t* first, std::size_t n, std::uint32_t key) noexcept {
-  return static_cast<std::size_t>(std::upper_bound(first, first + n, key) - first) - 1;
+  return count_le(first, n, key) - 1;
 }
 
 /// The value of code point `c` in runs packed as (first code point << shift) | value.
@@ -143,9 +156,15 @@ inline char32_t compose_pair(char32_t a, char32_t b) noexcept {
   namespace t = idna_tables;
   if (a > 0x10FFFF || b > 0x10FFFF) return 0;
   const std::uint64_t key = (std::uint64_t{a} << 21) | b;
-  const auto* end = t::compose_key + std::size(t::compose_key);
-  const auto* it = std::lower_bound(t::compose_key, end, key);
-  return it != end && *it == key ? static_cast<char32_t>(t::compose_to[it - t::compose_key]) : 0;
+  std::size_t lo = 0, hi = std::size(t::compose_key);
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (t::compose_key[mid] < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < std::size(t::compose_key) && t::compose_key[lo] == key ? static_cast<char32_t>(t::compose_to[lo]) : 0;
 }
 
 /// NFC, as ada's normalize(): full canonical decomposition, canonical
@@ -162,13 +181,12 @@ inline void nfc(std::u32string& s) {
       if (si % hangul_tcount != 0) d += hangul_t + si % hangul_tcount;
       continue;
     }
-    const auto* end = t::decomp_cp + std::size(t::decomp_cp);
-    const auto* it = std::lower_bound(t::decomp_cp, end, static_cast<std::uint32_t>(c));
-    if (it == end || *it != c) {
+    const std::size_t i = count_le(t::decomp_cp, std::size(t::decomp_cp), c);
+    if (i == 0 || t::decomp_cp[i - 1] != c) {
       d += c;
       continue;
     }
-    const std::uint16_t v = t::decomp_val[it - t::decomp_cp];
+    const std::uint16_t v = t::decomp_val[i - 1];
     for (unsigned k = v >> 3u, e = k + (v & 7u); k < e; ++k) d += t::decomp_pool[k];
   }
   for (std::size_t i = 1; i < d.size(); ++i) {
@@ -353,7 +371,10 @@ inline bool label_valid(std::u32string_view label) {
   namespace t = idna_tables;
   if (label.empty()) return true;
   if (packed_run_value(t::mark_runs, std::size(t::mark_runs), label.front(), 1) != 0) return false;
-  auto virama = [](char32_t c) { return std::binary_search(std::begin(t::viramas), std::end(t::viramas), c); };
+  auto virama = [](char32_t c) {
+    const std::size_t i = count_le(t::viramas, std::size(t::viramas), c);
+    return i > 0 && t::viramas[i - 1] == c;
+  };
   auto joining = [](char32_t c) { return packed_run_value(t::joining_runs, std::size(t::joining_runs), c, 2); };
   for (std::size_t i = 0; i < label.size(); ++i) {
     const char32_t c = label[i];
@@ -361,19 +382,22 @@ inline bool label_valid(std::u32string_view label) {
     // The first joiner decides for the whole label (and the Bidi rule is not applied).
     if (i > 0 && virama(label[i - 1])) return true;
     if (c == 0x200D || i + 1 >= label.size()) return false;
-    const auto before = label.substr(0, i), after = label.substr(i + 1);
-    return std::any_of(before.begin(), before.end(), [&](char32_t x) { return joining(x) == 1 || joining(x) == 3; }) &&
-           std::any_of(after.begin(), after.end(), [&](char32_t x) { return joining(x) == 2 || joining(x) == 3; });
+    // ada looks for a joining L or D anywhere before, an R or D anywhere after.
+    bool left = false, right = false;
+    for (std::size_t k = 0; k < i; ++k) left = left || joining(label[k]) == 1 || joining(label[k]) == 3;
+    for (std::size_t k = i + 1; k < label.size(); ++k) right = right || joining(label[k]) == 2 || joining(label[k]) == 3;
+    return left && right;
   }
   std::size_t last = label.size();
   while (last > 0 && bidi_of(label[last - 1]) == NSM) --last;
   if (last == 0) return false;
   --last;  // the last character that is not NSM
-  if (std::none_of(label.begin(), label.end(), [](char32_t x) {
-        const auto b = bidi_of(x);
-        return b == R || b == AL || b == AN;
-      }))
-    return true;
+  bool rtl = false;
+  for (const char32_t x : label) {
+    const auto b = bidi_of(x);
+    rtl = rtl || b == R || b == AL || b == AN;
+  }
+  if (!rtl) return true;
   if (bidi_of(label[0]) == L) {
     // ada's LTR branch looks at the characters before the last non-NSM one only.
     for (std::size_t i = 0; i < last; ++i) {
@@ -412,6 +436,12 @@ inline bool xn_label_valid(std::string_view puny) {
   return label_valid(*mapped);
 }
 
+inline bool is_ascii(std::u32string_view label) noexcept {
+  for (const char32_t c : label)
+    if (c >= 0x80) return false;
+  return true;
+}
+
 inline bool is_xn(std::u32string_view label) noexcept {
   return label.size() >= 4 && label[0] == 'x' && label[1] == 'n' && label[2] == '-' && label[3] == '-';
 }
@@ -423,7 +453,9 @@ inline bool is_xn(std::u32string_view label) noexcept {
 inline std::string idna_to_ascii(std::string_view host) {
   using namespace idna;
   std::string out;
-  if (std::all_of(host.begin(), host.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+  bool ascii = true;
+  for (const char c : host) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
     std::string lowered(host);
     for (char& c : lowered)
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -457,7 +489,7 @@ inline std::string idna_to_ascii(std::string_view host) {
       }
       if (!xn_label_valid(std::string_view(ascii).substr(4))) return {};
       out += ascii;
-    } else if (std::all_of(label.begin(), label.end(), [](char32_t c) { return c < 0x80; })) {
+    } else if (is_ascii(label)) {
       for (const char32_t c : label) out += static_cast<char>(c);
     } else {
       if (!label_valid(label)) return {};
