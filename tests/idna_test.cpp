@@ -195,6 +195,9 @@ TEST_CASE("IDNA: the names Node v23.5.0 failed on, and what ada does", "[idna]")
   CHECK(hostname_to_ascii(std::string("a\0b", 3)) == "a");
   CHECK(hostname_to_ascii(std::string("a\0\xc3\xa9", 4)) == "xn--a");  // "xn--a\0-..." cut
   CHECK_FALSE(hostname_to_ascii(std::string("\0a", 2)));
+  // Node: dns.lookup("localhost\0.xn--zz") is EINVAL, ("localhost\0é") ENOTFOUND (it looks up "xn--localhost").
+  CHECK_FALSE(hostname_to_ascii(std::string("localhost\0.xn--zz", 17)));
+  CHECK(hostname_to_ascii(std::string("localhost\0\xc3\xa9", 12)) == "xn--localhost");
   // libuv: an empty result, or 256 bytes and more, is EINVAL.
   CHECK(hostname_to_ascii(std::string(255, 'a')) == std::string(255, 'a'));
   CHECK_FALSE(hostname_to_ascii(std::string(256, 'a')));
