@@ -114,12 +114,13 @@ class self_owned {
 }  // namespace detail
 
 /// Node's AbortSignal, as the `signal` option takes it: a std::stop_token
-/// (`.signal = source.get_token()`); source.request_stop() is abort().
+/// (`.signal = source.get_token()`); source.request_stop() is abort(). Not a
+/// plain std::stop_token member so that g++ 12 releases it once (detail::self_owned).
 class abort_signal {
  public:
   abort_signal() = default;
   abort_signal(std::stop_token token) noexcept : token_(std::move(token)) {}  // NOLINT: implicit on purpose
-  /// signal.aborted.
+  /// Node's signal.aborted.
   bool stop_requested() const noexcept { return token_.get().stop_requested(); }
   /// Whether an abort can still come (false for the default, empty signal).
   bool stop_possible() const noexcept { return token_.get().stop_possible(); }
