@@ -3,9 +3,10 @@
 // non-trivially-destructible member of such an aggregate temporary twice:
 // run under -fsanitize=address with g++ 12, this test is where that shows
 // (a stop_token's state freed while the socket still watches it, a
-// std::function's closure freed twice). Every lambda here captures by
-// reference only: a by-value capture with a destructor is the caller's own
-// temporary, which g++ 12 destroys twice whatever the library does.
+// std::function's closure freed twice). The lambdas here capture only
+// references: a by-value capture with a destructor is a member of the
+// caller's own closure temporary, which g++ 12 destroys twice whatever the
+// library does (the README's rule).
 #include <array>
 #include <optional>
 #include <stop_token>
