@@ -91,8 +91,8 @@ struct lookup_address {
 };
 
 /// The options of dns.lookup(hostname, options, callback), Node's defaults.
-/// Trivially destructible on purpose (GCC 12 destroys twice a temporary
-/// with a non-trivial member built inside a co_await expression).
+/// Trivially destructible on purpose: g++ 12 destroys twice the members of
+/// an options temporary written in a co_await expression (GCC bug 100611).
 struct lookup_options {
   int family = 0;   // 0 (both), 4 or 6; Node's 'IPv4'/'IPv6' strings are 4/6 here
   int hints = 0;    // addrconfig | v4mapped | all
@@ -100,6 +100,7 @@ struct lookup_options {
   std::optional<result_order> order{};  // unset: get_default_result_order()
   std::optional<bool> verbatim{};       // Node's older option: true = verbatim, false = ipv4first; `order` wins
 };
+static_assert(std::is_trivially_destructible_v<lookup_options>);
 
 /// The answer: (error, addresses). Always a vector: with all == false it
 /// holds the one address Node passes as (address, family). An error leaves it

@@ -57,10 +57,8 @@ struct server_options {
 /// none of them throws ERR_INVALID_ARG_VALUE (listen() with no argument is
 /// the OS-assigned port on the unspecified address).
 /// The strings are views (listen() copies what it keeps before it returns):
-/// GCC 12 destroys a temporary with a std::string member twice when it is
-/// built inside a co_await expression, as in `co_await s.listen({.host = "::1"})`.
-/// (`signal`, a std::stop_token, has the same problem on GCC 12: build the
-/// options in a variable first when passing a signal.)
+/// nothing here but `signal` owns anything, and it is g++ 12-safe (see
+/// detail::self_owned).
 struct listen_options {
   std::optional<std::int64_t> port{};
   std::string_view host{};      // "" = `::` dual-stack, or `0.0.0.0` where IPv6 is missing
@@ -71,7 +69,7 @@ struct listen_options {
   bool reuse_port = false;
   bool readable_all = false;
   bool writable_all = false;
-  std::stop_token signal{};     // Node's AbortSignal: closes the server when it fires
+  abort_signal signal{};        // closes the server when it fires
   std::optional<int> fd{};      // listen({ fd }) / listen(handle): an already bound socket
 };
 

@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <new>
 #include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 #include "block_list.hpp"
 #include "config.hpp"
@@ -49,24 +52,102 @@ struct address_info {
 /// A write or end callback: Node's `callback(err)`; an empty code is success.
 using write_callback = std::function<void(std::error_code)>;
 
+namespace detail {
+/// A T owned only by the object that constructed it, for the members of
+/// options written inline in a co_await expression. g++ 12 (GCC bug 100611,
+/// fixed in GCC 13) gives each non-trivially-destructible member of an
+/// aggregate temporary in a co_await expression a bitwise twin in the
+/// coroutine frame and destroys both: `co_await net::connect({.signal =
+/// src.get_token()})` released the token's reference twice. The twin was not
+/// constructed where it stands, so its destructor leaves the T alone; with
+/// any other compiler this is a plain T.
+template <typename T>
+class self_owned {
+ public:
+  self_owned() noexcept(std::is_nothrow_default_constructible_v<T>) : self_(this) { ::new (&value_) T(); }
+  template <typename U>
+    requires(!std::is_same_v<std::remove_cvref_t<U>, self_owned> && std::is_constructible_v<T, U>)
+  self_owned(U&& u) : self_(this) {  // NOLINT: implicit, as a plain T member converts
+    ::new (&value_) T(std::forward<U>(u));
+  }
+  self_owned(const self_owned& o) : self_(this) { ::new (&value_) T(o.value_); }
+  self_owned(self_owned&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : self_(this) {
+    ::new (&value_) T(std::move(o.value_));
+  }
+  self_owned& operator=(const self_owned& o) {
+    value_ = o.value_;
+    return *this;
+  }
+  self_owned& operator=(self_owned&& o) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    value_ = std::move(o.value_);
+    return *this;
+  }
+  template <typename U>
+    requires(!std::is_same_v<std::remove_cvref_t<U>, self_owned> && std::is_assignable_v<T&, U>)
+  self_owned& operator=(U&& u) {
+    value_ = std::forward<U>(u);
+    return *this;
+  }
+  ~self_owned() {
+    if (self_ == this) value_.~T();
+  }
+
+  const T& get() const noexcept { return value_; }
+  operator const T&() const noexcept { return value_; }  // NOLINT: reads as the T it holds
+  explicit operator bool() const noexcept
+    requires std::is_constructible_v<bool, const T&>
+  {
+    return static_cast<bool>(value_);
+  }
+  template <typename... A>
+    requires std::is_invocable_v<const T&, A...>
+  decltype(auto) operator()(A&&... a) const {
+    return value_(std::forward<A>(a)...);
+  }
+
+ private:
+  union {
+    T value_;
+  };
+  const self_owned* self_;
+};
+}  // namespace detail
+
+/// Node's AbortSignal, as the `signal` option takes it: a std::stop_token
+/// (`.signal = source.get_token()`); source.request_stop() is abort(). Not a
+/// plain std::stop_token member so that g++ 12 releases it once (detail::self_owned).
+class abort_signal {
+ public:
+  abort_signal() = default;
+  abort_signal(std::stop_token token) noexcept : token_(std::move(token)) {}  // NOLINT: implicit on purpose
+  /// Node's signal.aborted.
+  bool stop_requested() const noexcept { return token_.get().stop_requested(); }
+  /// Whether an abort can still come (false for the default, empty signal).
+  bool stop_possible() const noexcept { return token_.get().stop_possible(); }
+  const std::stop_token& token() const noexcept { return token_.get(); }
+  operator const std::stop_token&() const noexcept { return token_.get(); }  // NOLINT
+
+ private:
+  detail::self_owned<std::stop_token> token_;
+};
+
 /// Node's `onread` option: reads go into a buffer of the caller's (no
 /// allocation, no "data" event) and each chunk goes to `callback(nread, buf)`;
 /// returning false pauses the socket (resume() starts reading again).
 struct onread_options {
   std::span<std::byte> buffer{};                                          // reused for every read
-  std::function<std::span<std::byte>()> buffer_fn{};                      // or: asked for a buffer before each read
-  std::function<bool(std::size_t nread, std::span<std::byte> buf)> callback{};
+  detail::self_owned<std::function<std::span<std::byte>()>> buffer_fn{};  // or: asked for a buffer before each read
+  detail::self_owned<std::function<bool(std::size_t nread, std::span<std::byte> buf)>> callback{};
 };
 
 /// new net.Socket([options]).
-/// With GCC 12, build the options in a variable when they carry a signal or an onread callback.
 struct socket_options {
   int fd = -1;                      // wrap an open socket descriptor (TCP or Unix)
   bool allow_half_open = false;
   bool readable = true;             // with fd: false = never read from it
   bool writable = true;             // with fd: false = ended for writing from the start
   onread_options onread{};
-  std::stop_token signal{};         // Node's AbortSignal: destroys the socket with ABORT_ERR
+  abort_signal signal{};            // destroys the socket with ABORT_ERR
   bool no_delay = false;            // applied once connected
   bool keep_alive = false;          // applied once connected
   std::int64_t keep_alive_initial_delay = 0;
@@ -79,9 +160,8 @@ struct socket_options {
 /// filesystem path, or "\0name" for a Linux abstract name). net::connect
 /// also takes the socket's own options (the fields after `path`) and
 /// `timeout`, as Node's net.connect does. String fields are views: they are
-/// copied before connect() returns.
-/// With GCC 12, build the options in a variable when they carry a lookup
-/// function, a signal or an onread callback (see docs/architecture.md).
+/// copied before connect() returns. What owns something (lookup, onread's
+/// functions, signal) is safe inline in co_await with g++ 12: see detail::self_owned.
 struct connect_options {
   std::optional<std::int64_t> port{};
   std::string_view host{};               // default "localhost"
@@ -89,7 +169,7 @@ struct connect_options {
   std::uint16_t local_port = 0;
   int family = 0;                        // 0, 4 or 6
   int hints = 0;                         // dns::addrconfig | dns::v4mapped | dns::all
-  dns::lookup_function lookup{};         // replaces dns::lookup
+  detail::self_owned<dns::lookup_function> lookup{};  // replaces dns::lookup
   std::optional<bool> auto_select_family{};             // default: get_default_auto_select_family()
   std::optional<std::int64_t> auto_select_family_attempt_timeout{};  // ms, at least 10
   bool no_delay = false;
@@ -104,7 +184,7 @@ struct connect_options {
   bool readable = true;
   bool writable = true;
   onread_options onread{};
-  std::stop_token signal{};
+  abort_signal signal{};
   std::size_t high_water_mark = 64 * 1024;
 };
 
