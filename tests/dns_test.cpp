@@ -18,6 +18,9 @@
 #include <sstream>
 #include <thread>
 
+#include <netxx/detail/idna.hpp>
+#include <netxx/detail/thread_pool.hpp>
+
 #include "isolated.hpp"
 #include "net_test.hpp"
 

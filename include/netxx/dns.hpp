@@ -22,7 +22,6 @@
 #include <coroutine>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,9 +31,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "detail/idna.hpp"
 #include "detail/loop_core.hpp"
-#include "detail/thread_pool.hpp"
 #include "detail/unique_function.hpp"
 #include "errors.hpp"
 #include "ip.hpp"
@@ -212,64 +209,6 @@ inline int resolve(const std::string& ascii_host, int family, int hints, result_
   return 0;
 }
 
-/// One getaddrinfo in flight: shared by the loop (attached as remote work,
-/// holding a reference to itself until answered or the loop goes), the job
-/// on the pool, and the answer posted back.
-template <typename Backend>
-struct lookup_request : netxx::detail::remote_work {
-  // Set on the loop thread before the job starts; read-only afterwards.
-  std::string hostname;  // as given: Node's messages name it
-  std::string ascii;     // what getaddrinfo gets
-  int family = 0;
-  int hints = 0;
-  result_order order = result_order::verbatim;
-  bool all = false;
-  netxx::detail::loop_core* core = nullptr;  // loop thread only
-  lookup_callback callback;                  // loop thread only
-  std::shared_ptr<lookup_request> self;      // loop thread only: while attached
-
-  // The answer, written by the worker before it posts.
-  int rc = 0;
-  int sys_errno = 0;
-  std::vector<lookup_address> addresses;
-
-  std::mutex mutex;                        // guards loop against the loop's destructor
-  basic_loop<Backend>* loop = nullptr;     // null once the loop is gone
-
-  lookup_request() { loop_gone = &on_loop_gone; }
-
-  // Worker thread.
-  static void work(const std::shared_ptr<lookup_request>& r) {
-    r->rc = resolve(r->ascii, r->family, r->hints, r->order, r->all, r->addresses, r->sys_errno);
-    std::lock_guard lock(r->mutex);
-    if (r->loop) r->loop->post([r] { r->answer(); });
-  }
-
-  // Loop thread: the posted answer.
-  void answer() {
-    core->detach_remote(*this);
-    core->release_ref();
-    auto keep = std::move(self);
-    auto cb = std::move(callback);
-    if (rc != 0)
-      cb(getaddrinfo_error(rc, sys_errno, hostname), {});
-    else
-      cb(std::nullopt, std::move(addresses));
-  }
-
-  // Loop thread, from the loop's destructor: the answer will not be posted;
-  // the callback (and what it holds) goes now, on its own thread.
-  static void on_loop_gone(netxx::detail::remote_work* w) noexcept {
-    auto* r = static_cast<lookup_request*>(w);
-    {
-      std::lock_guard lock(r->mutex);
-      r->loop = nullptr;
-    }
-    auto keep = std::move(r->self);
-    r->callback = {};
-  }
-};
-
 }  // namespace detail
 
 /// dns.lookup(hostname, options, callback) on `loop` (call it on the loop's
@@ -353,7 +292,7 @@ lookup_awaitable<Backend> lookup(std::string_view hostname, const lookup_options
 
 /// The size of the worker pool getaddrinfo runs on (UV_THREADPOOL_SIZE,
 /// read at the first lookup: unset 4, clamped to 1..1024 as libuv does).
-inline unsigned threadpool_size() { return netxx::detail::thread_pool::max_threads(); }
+NETXX_INLINE unsigned threadpool_size();
 
 }  // namespace dns
 NETXX_END_NAMESPACE

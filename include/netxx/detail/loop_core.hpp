@@ -3,6 +3,7 @@
 // the timer heap, the deferred and posted queues, and the alive count that
 // decides when run() returns (libuv's rule: referenced handles and requests).
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "../config.hpp"
@@ -150,7 +150,7 @@ class wake_fd {
 
 class loop_core {
  public:
-  loop_core() : now_(monotonic_ms()), owner_(std::this_thread::get_id()) {}
+  loop_core() : now_(monotonic_ms()), owner_(::pthread_self()) {}
   loop_core(const loop_core&) = delete;
   loop_core& operator=(const loop_core&) = delete;
 
@@ -329,7 +329,7 @@ class loop_core {
   const wake_fd& waker() const noexcept { return wake_; }
   void wake() const noexcept { wake_.notify(); }
 
-  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == owner_; }
+  bool in_loop_thread() const noexcept { return ::pthread_equal(::pthread_self(), owner_) != 0; }
 
   /// True inside run(): a turn, and so a submission, is sure to follow, so a
   /// backend may leave work for it (io_uring closes idle descriptors in the
@@ -404,7 +404,8 @@ class loop_core {
 
   wake_fd wake_;
   std::uint32_t turn_ = 1;
-  std::thread::id owner_;
+  // pthread_t, not std::thread::id: <thread> is among the costliest headers to compile.
+  pthread_t owner_;
   int running_ = 0;
   remote_work* remote_head_ = nullptr;
 };
