@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The compiled part of netxx, for NETXX_SEPARATE_COMPILATION: every
 // definition the headers then only declare, compiled once. Header-only
 // programs never build this file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net::buffer: the bytes of one pooled read, `co_await socket.read()` (the
 /// Buffer that Node's `readable.read()` returns). A socket read this way holds

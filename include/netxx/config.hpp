@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// Version, namespace and feature macros shared by every netxx header.
 /// Standard library only: the address headers include it and stay constexpr.

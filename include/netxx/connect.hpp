@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net.connect() and net.createConnection(): a new socket that starts
 /// connecting at once, usable in the event style and awaitable.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// dns.lookup, the name resolution net.connect uses (Node's `node:dns`
 /// lookup(), not its c-ares resolver): getaddrinfo with Node's hints and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// Node's string encodings, as sockets use them: `socket.setEncoding(enc)`
 /// decodes "data" with a `string_decoder.StringDecoder`, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// The error model: every failure is a std::error_code. System failures keep
 /// their errno (std::system_category); Node's own codes live in netxx::errc

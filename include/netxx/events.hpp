@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// Node's EventEmitter (node:events), typed: event names stay Node's strings,
 /// and a listener of the wrong shape for its event is a compile error that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// {fmt} formatters for netxx's value types. The only netxx header that
 /// includes fmt: the others stay standard-library only. Each value prints as

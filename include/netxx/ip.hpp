@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net.isIP, net.isIPv4, net.isIPv6, and the address text forms shared by
 /// <netxx/socket_address.hpp> and <netxx/block_list.hpp>.

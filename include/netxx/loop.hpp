@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// The event loop: one per thread, as Node has one per process. basic_loop is
 /// a template over its backend; net::loop uses the automatic backend, which

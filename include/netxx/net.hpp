@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// The umbrella header: all of netxx, plus `namespace net = netxx;` unless
 /// NETXX_NO_NET_ALIAS is defined.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net.Server. Two faces on one state: the spec's events ("connection",
 /// "listening", "close", "error", "drop") with listen/close callbacks, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net.Socket: the stream core every connection uses. Two faces on one state:
 /// the spec's events and methods ("data", "end", "close", "error", "drain";

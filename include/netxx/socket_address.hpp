@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net.SocketAddress: an IP address, port and IPv6 flow label, as a small
 /// regular value (comparable, hashable, usable as a map key) built and read in

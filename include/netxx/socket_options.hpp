@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// The options and plain types of net.Socket: what new net.Socket(),
 /// socket.connect() and net.connect() take, readyState, address(), the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// net::task<T>: the coroutine type of every awaitable call in netxx.
 /// Lazy (nothing runs until awaited or spawned), move-only, exceptions

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// Node's timers for the event face: set_timeout / set_interval return a
 /// timer handle with ref(), unref(), has_ref(), refresh() and close(), as

@@ -118,4 +118,27 @@ epoll_only_consumer() {
   "$w/pc-consumer"
 }
 epoll_only_consumer
+
+# --- compiled once (NETXX_SEPARATE_COMPILATION) --------------------------------
+# netxx installed as a static library; find_package and pkg-config consumers
+# get the macro and the library from it, and their file holds none of the
+# stream core (it only declares it).
+echo "-- compiled once: install + find_package, pkg-config"
+cmake -S "$root" -B "$work/sep/netxx" -G Ninja -DNETXX_SEPARATE_COMPILATION=ON -DNETXX_BUILD_TESTS=OFF \
+  -DNETXX_BUILD_EXAMPLES=OFF -DNETXX_BUILD_BENCHMARKS=OFF -DCMAKE_INSTALL_PREFIX="$work/sep/prefix" >/dev/null
+q cmake --build "$work/sep/netxx"
+q cmake --install "$work/sep/netxx"
+cmake -S "$root/tests/consumer" -B "$work/sep/find" -G Ninja -DNETXX_CONSUME=find_package \
+  -DCMAKE_PREFIX_PATH="$work/sep/prefix" >/dev/null
+q cmake --build "$work/sep/find"
+"$work/sep/find/consumer"
+if nm -C "$work/sep/find/CMakeFiles/consumer.dir/main.cpp.o" | grep -E ' [TW] .*socket_state<.*>::destroy'; then
+  echo "consumer: compiled once: the consumer's file compiled the stream core (above)" >&2; exit 1
+fi
+sep_pc="$(PKG_CONFIG_PATH="$(dirname "$(find "$work/sep/prefix" -name netxx.pc | head -1)")" pkg-config --cflags --libs netxx)"
+grep -q -- '-DNETXX_SEPARATE_COMPILATION' <<<"$sep_pc" && grep -q -- '-lnetxx' <<<"$sep_pc" || {
+  echo "consumer: compiled once: pkg-config says: $sep_pc" >&2; exit 1; }
+# shellcheck disable=SC2086  # pkg-config's output is meant to be split
+q g++ -std=c++20 -o "$work/sep/pc-consumer" "$root/tests/consumer/main.cpp" $sep_pc
+"$work/sep/pc-consumer"
 echo "consumer: all passed"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The automatic backend: io_uring when it can be had, epoll otherwise (epoll
 // alone in a build with NETXX_DISABLE_IO_URING), and what each backend

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The per-thread pool of 64 KiB blocks that pooled reads fill (net::buffer
 // owns one; the backends take one when bytes arrive, io_uring also keeps its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The host name Node hands to getaddrinfo: ada::idna::to_ascii() of the name
 // (ada 2.9.2, in Node v23.5.0's cares_wrap GetAddrInfo), cut at its first NUL

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The backend-independent half of a loop: the table of operations in flight,
 // the timer heap, the deferred and posted queues, and the alive count that

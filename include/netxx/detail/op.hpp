@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The operation record both backends serve. It lives inside the awaiter (so in
 // the awaiting coroutine's frame) or inside a socket: starting an operation

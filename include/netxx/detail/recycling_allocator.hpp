@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A per-thread cache of freed blocks for the objects every connection makes
 // and unmakes: coroutine frames (net::task) and the socket's shared state.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 /// Conversions between net::socket_address and the kernel's sockaddr, for the
 /// I/O layers. Kept out of <netxx/socket_address.hpp> so that header stays

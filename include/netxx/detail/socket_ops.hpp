@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Socket system calls shared by server and socket: creating, binding and
 // listening, Unix paths (filesystem and abstract), options, names.

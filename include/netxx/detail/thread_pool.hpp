@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The process-wide worker pool for blocking calls (getaddrinfo), libuv's
 // threadpool: UV_THREADPOOL_SIZE threads at most (default 4, read once, as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The synchronous, non-blocking attempt both backends make before (epoll) or
 // instead of (io_uring's streaming fast path) waiting: one system call,

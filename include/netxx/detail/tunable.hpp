@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A process-wide tuning value (the recycling cache's budget, the io_uring
 // provided-buffer ring's size) that was once a macro baked into the headers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A move-only callable (std::move_only_function is C++23). Used for posted
 // work and completion callbacks, which may capture move-only state; never on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The client's connect machine (Node's lookupAndConnect, internalConnect and
 // internalConnectMultiple): the arguments' checks, the lookup, the Happy

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The definitions behind server.hpp: included by it when netxx is header-only,
 // compiled once by src/netxx.cpp with NETXX_SEPARATE_COMPILATION.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The awaitables of net::socket, one per operation: connect, read (into the
 // caller's buffer, or a block of the pool), write, and end. Each lives in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The stream state behind net::socket: lifetime, flowing reads, the write
 // queue and FIN, the idle timeout, connecting, and destroy. Users never name

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The epoll backend: readiness, not completion. Every operation first tries
 // its system call (a socket usually has data or room); only on EAGAIN does it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The io_uring backend: completion-based. Starting an operation only fills a
 // submission entry; the loop submits everything of a turn, and waits, in one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What of the io_uring backend exists in every build, the epoll-only one
 // (NETXX_DISABLE_IO_URING) included: the features a loop reports, and the
