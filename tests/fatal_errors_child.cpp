@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
     server.listen(port, "127.0.0.1");
     return net::run();
   }
+  if (scenario == "bad-backend") {
+    // The loop cannot be made: NETXX_BACKEND names no backend.
+    ::setenv("NETXX_BACKEND", "bogus", 1);
+    return net::run(throws_std());
+  }
   if (scenario == "task-throw") return net::run(connect_refused(port));  // its exception, uncaught
   if (scenario == "task-throw-std") return net::run(throws_std());
   if (scenario == "task-caught") {

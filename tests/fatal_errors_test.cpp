@@ -171,6 +171,19 @@ TEST_CASE("an exception out of the top-level task of `return net::run(task)`: re
   }
 }
 
+TEST_CASE("a loop that cannot be made (NETXX_BACKEND names no backend): reported, exit status 1, no abort",
+          "[fatal][errors]") {
+  // net::run() makes the loop: its failure is uncaught like the task's own.
+  const auto r = run_child("bad-backend");
+  CHECK(r.exit_status == 1);
+  CHECK(r.out ==
+        "started\n"
+        "TypeError [ERR_INVALID_ARG_VALUE]: NETXX_BACKEND=bogus is not a backend: allowed values are io_uring, "
+        "uring, epoll (unset or empty: automatic) {\n"
+        "  code: 'ERR_INVALID_ARG_VALUE'\n"
+        "}\n");
+}
+
 TEST_CASE("an exception out of a spawned task or a listener ends the process as Node's does", "[fatal][errors]") {
   SECTION("spawned task") {
     const auto r = run_child("spawn-throw");

@@ -413,12 +413,14 @@ using loop = basic_loop<auto_backend>;
 /// lifetime). Returns 0.
 template <typename Backend = auto_backend>
 int run() {
+  detail::run_guard guard;  // from before the loop is made: a failure to make it is reported as Node's
   return basic_loop<Backend>::current().run();
 }
 
 /// Runs this thread's loop until t completes; its value, or its exception.
 template <typename T>
 auto run(task<T> t) {
+  detail::run_guard guard;  // from before the loop is made: a failure to make it is reported as Node's
   return loop::current().run(std::move(t));
 }
 
