@@ -148,12 +148,13 @@ TEST_CASE("a refused connect names its local end only when a local port was aske
     CHECK(e.local_port() == lp);
   }
   SECTION("a local port alone: the address Node binds, 0.0.0.0 or ::") {
-    const auto lp4 = netxx_test::unused_port(AF_INET);
+    // Bound on the wildcard: ports free there, not only on the loopback address.
+    const auto lp4 = netxx_test::unused_wildcard_port();
     const auto e4 = connect_error({"127.0.0.1", p4, "", lp4});
     CHECK(e4.message() == "connect ECONNREFUSED 127.0.0.1:" + s4 + " - Local (0.0.0.0:" + std::to_string(lp4) + ")");
     CHECK(e4.local_address() == "0.0.0.0");
     CHECK(e4.local_port() == lp4);
-    const auto lp6 = netxx_test::unused_port(AF_INET6);
+    const auto lp6 = netxx_test::unused_wildcard_port();
     const auto e6 = connect_error({"::1", p6, "", lp6});
     CHECK(e6.message() == "connect ECONNREFUSED ::1:" + s6 + " - Local (:::" + std::to_string(lp6) + ")");
     CHECK(e6.local_address() == "::");
@@ -224,14 +225,14 @@ TEST_CASE("connect errors read as Node v23.5.0's, case by case", "[connect][erro
   const std::vector<connect_case> cases = {
       {"127.0.0.1", p4, "127.0.0.1", netxx_test::unused_port(AF_INET)},
       {"::1", p6, "::1", netxx_test::unused_port(AF_INET6)},
-      {"127.0.0.1", p4, "", netxx_test::unused_port(AF_INET)},
-      {"::1", p6, "", netxx_test::unused_port(AF_INET6)},
+      {"127.0.0.1", p4, "", netxx_test::unused_wildcard_port()},
+      {"::1", p6, "", netxx_test::unused_wildcard_port()},
       {"127.0.0.1", p4, "127.0.0.1", 0},
       {"::1", p6, "::1", 0},
       {"127.0.0.1", p4, "", 0},
       {"255.255.255.255", 1, "", 0},
-      {"255.255.255.255", 1, "", netxx_test::unused_port(AF_INET)},
-      {"255.255.255.255", 1, "0.0.0.0", netxx_test::unused_port(AF_INET)},  // (a port of 0 would differ: the kernel's pick)
+      {"255.255.255.255", 1, "", netxx_test::unused_wildcard_port()},
+      {"255.255.255.255", 1, "0.0.0.0", netxx_test::unused_wildcard_port()},  // (a port of 0 would differ: the kernel's pick)
       {"ff02::1", 1, "", 0},
       {"dual.test", p4, "", netxx_test::unused_port(AF_INET), dual},
       {"dual.test", p4, "", 0, dual},

@@ -135,6 +135,24 @@ inline std::uint16_t unused_port(int family) {
                            : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
+/// A port free on every address of both families at the time of the call
+/// (bound on the dual-stack wildcard ::): for a later bind to 0.0.0.0 or ::,
+/// which a port taken on one loopback address only would refuse.
+inline std::uint16_t unused_wildcard_port() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  const int off = 0;
+  REQUIRE(::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_any;
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin6_port);
+}
+
 /// A connected pair of non-blocking stream sockets of the given family
 /// (AF_INET on 127.0.0.1, AF_INET6 on ::1, AF_UNIX via socketpair).
 inline std::pair<int, int> connected_pair(int family) {
