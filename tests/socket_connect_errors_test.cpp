@@ -171,7 +171,7 @@ TEST_CASE("a refused connect names its local end only when a local port was aske
     }
   }
   SECTION("Happy Eyeballs: every attempt's error names the local port, bound on 0.0.0.0 or ::") {
-    const auto lp = netxx_test::unused_port(AF_INET);
+    const auto lp = netxx_test::unused_wildcard_port();
     const auto e = connect_error({"dual.test", p4, "", lp, dual});
     REQUIRE(e.is_aggregate());
     REQUIRE(e.errors().size() == 2);
@@ -186,7 +186,7 @@ TEST_CASE("a timed-out Happy Eyeballs attempt bound to a local port: ETIMEDOUT n
           "[connect][errors]") {
   const std::uint16_t port = netxx_test::unused_port(AF_INET);
   black_hole hole(port);  // 127.0.0.2:port swallows SYNs; 127.0.0.1:port refuses
-  const auto lp = netxx_test::unused_port(AF_INET);
+  const auto lp = netxx_test::unused_wildcard_port();
   const auto e = connect_error({"hole.test", port, "", lp, "127.0.0.2/4,127.0.0.1/4"});
   REQUIRE(e.is_aggregate());
   REQUIRE(e.errors().size() == 2);
@@ -234,9 +234,9 @@ TEST_CASE("connect errors read as Node v23.5.0's, case by case", "[connect][erro
       {"255.255.255.255", 1, "", netxx_test::unused_wildcard_port()},
       {"255.255.255.255", 1, "0.0.0.0", netxx_test::unused_wildcard_port()},  // (a port of 0 would differ: the kernel's pick)
       {"ff02::1", 1, "", 0},
-      {"dual.test", p4, "", netxx_test::unused_port(AF_INET), dual},
+      {"dual.test", p4, "", netxx_test::unused_wildcard_port(), dual},
       {"dual.test", p4, "", 0, dual},
-      {"hole.test", p4, "", netxx_test::unused_port(AF_INET), "127.0.0.2/4,127.0.0.1/4"},
+      {"hole.test", p4, "", netxx_test::unused_wildcard_port(), "127.0.0.2/4,127.0.0.1/4"},
       {"hole.test", p4, "", 0, "127.0.0.2/4,127.0.0.1/4"},
   };
   std::string ours;
