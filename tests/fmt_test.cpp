@@ -44,7 +44,7 @@ std::optional<net::error> thrown(F&& f) {
 // A pooled buffer holding `bytes`, as co_await socket.read() hands one out.
 net::buffer buffer_of(const std::vector<unsigned char>& bytes) {
   std::byte* block = net::detail::block_pool::take();
-  std::memcpy(block, bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(block, bytes.data(), bytes.size());  // an empty vector's data() may be null
   return net::buffer::adopt(block, bytes.size());
 }
 
