@@ -5,11 +5,11 @@
 # counts only the server (with the loopback softirq work done in its context).
 #   benchmarks/echo/cpu_time.sh [ROUNDS]      (default 5; needs perf)
 # Servers alternate within each workload; prints one line per test, then
-# medians with the ratio to the best reference. Uses build/bench-echo/io_uring
+# medians with the ratio to the best reference. Uses build/bench-echo
 # (made by run.sh) for the loadgen and the references.
 set -u
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bench="$root/build/bench-echo/io_uring/build"
+bench="$root/build/bench-echo/build"
 server="$root/build/bench-release/examples/060-coroutine-echo-server"
 pooled="$root/build/bench-release/examples/061-pooled-echo-server"
 [ -x "$bench/loadgen" ] && [ -x "$server" ] || { echo "run benchmarks/echo/run.sh once first" >&2; exit 2; }

@@ -1,26 +1,63 @@
 #!/usr/bin/env bash
-# The coroutine echo server (examples/060-coroutine-echo-server.cpp, Release)
-# measured beside the reference servers of shared/bench (raw liburing, raw
-# epoll, Asio, libuv, Node 20 and 23.5.0), once per netxx backend. Each run
-# is shared/bench/run.sh with netxx as its extra server, so every row of a
-# table was measured in one run, servers interleaved.
-#   benchmarks/echo/run.sh [run.sh options...]     e.g. --rounds 3 --workloads pp64_64,stream4
-# Needs (Debian): libasio-dev libuv1-dev, and shared/bench beside the repo
-# (or NETXX_BENCH_DIR). Results: build/bench-echo/<backend>/results/*/table.txt
+# netxx's echo servers measured beside the reference servers of shared/bench
+# (raw liburing, raw epoll, Asio, libuv, Node 20 and 23.5.0), all in ONE run of
+# shared/bench/run.sh, servers interleaved, so every ratio of a table compares
+# cells measured close together in time. netxx's servers, each on both
+# backends (column suffix _uring / _epoll), built Release:
+#   co_*    examples/060-coroutine-echo-server.cpp  (co_await read into a 64 KiB frame buffer)
+#   pool_*  examples/061-pooled-echo-server.cpp     (co_await read() of pooled blocks)
+#   pipe_*  benchmarks/echo/pipe_echo.cpp           (the event face: c.pipe(c))
+#   data_*  benchmarks/echo/data_echo.cpp           (the event face: on("data") + write, pause/drain)
+#
+#   benchmarks/echo/run.sh [run.sh options...]
+#   e.g. --rounds 3 --workloads pp64_64,stream4 --only uring_echo,epoll_echo,pipe_uring,co_uring
+#
+# shared/bench/run.sh takes one extra server; the copy this script runs (in
+# the build directory) is given netxx's servers as further named servers,
+# nothing else of it changes. NETXX_SERVERS="co pool pipe data" and
+# NETXX_BENCH_BACKENDS="io_uring epoll" choose which. Needs (Debian):
+# libasio-dev libuv1-dev, and shared/bench beside the repo (or NETXX_BENCH_DIR).
+# Results: build/bench-echo/results/*/table.txt
 set -eu
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="${NETXX_BENCH_DIR:-$root/../shared/bench}"
 [ -f "$bench/run.sh" ] || { echo "no shared/bench at $bench (set NETXX_BENCH_DIR)" >&2; exit 2; }
-cmake -S "$root" -B "$root/build/bench-release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DNETXX_BUILD_TESTS=OFF -DNETXX_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$root/build/bench-release" --target example-060-coroutine-echo-server
-server="$root/build/bench-release/examples/060-coroutine-echo-server"
+release="$root/build/bench-release"
+cmake -S "$root" -B "$release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DNETXX_BUILD_TESTS=OFF -DNETXX_BUILD_EXAMPLES=ON -DNETXX_BUILD_BENCHMARKS=ON >/dev/null
+cmake --build "$release" --target example-060-coroutine-echo-server example-061-pooled-echo-server pipe_echo data_echo
 node23="$("$root/scripts/fetch-node.sh" || true)"
-for backend in ${NETXX_BENCH_BACKENDS:-io_uring epoll}; do
-  work="$root/build/bench-echo/$backend"
-  rm -rf "$work" && mkdir -p "$work"
-  cp -r "$bench"/. "$work"/
-  (cd "$work" && make -s >/dev/null)
-  echo "=== netxx on $backend"
-  (cd "$work" && NODE23="${node23:-node}" ./run.sh "$@" --name "netxx_$backend" env NETXX_BACKEND="$backend" "$server")
+
+work="$root/build/bench-echo"
+mkdir -p "$work"
+cp -r "$bench"/. "$work"/
+(cd "$work" && make -s >/dev/null)
+
+# One launcher per column: run.sh appends the port.
+mkdir -p "$work/netxx"
+names=""
+for kind in ${NETXX_SERVERS:-co pool pipe data}; do
+  case $kind in
+    co) bin="$release/examples/060-coroutine-echo-server" ;;
+    pool) bin="$release/examples/061-pooled-echo-server" ;;
+    pipe) bin="$release/benchmarks/pipe_echo" ;;
+    data) bin="$release/benchmarks/data_echo" ;;
+    *) echo "unknown netxx server $kind (co pool pipe data)" >&2; exit 2 ;;
+  esac
+  for backend in ${NETXX_BENCH_BACKENDS:-io_uring epoll}; do
+    name="${kind}_${backend#io_}"  # co_uring, co_epoll
+    printf '#!/bin/sh\nNETXX_BACKEND=%s exec %s "$@"\n' "$backend" "$bin" >"$work/netxx/$name"
+    chmod +x "$work/netxx/$name"
+    names="$names $name"
+  done
 done
+
+# The copy learns the extra names; an unknown name is a launcher of netxx/.
+runner="$work/run-netxx.sh"
+sed -e "s|^ALL_SERVERS=\"\\(.*\\)\"|ALL_SERVERS=\"\\1$names\"|" \
+    -e 's|^    \*) CMD=("${EXTRA\[@\]}") ;;|    *) if [ -x "netxx/$1" ]; then CMD=("netxx/$1"); else CMD=("${EXTRA[@]}"); fi ;;|' \
+    "$work/run.sh" >"$runner"
+grep -q "ALL_SERVERS=\".*$names\"" "$runner" && grep -q 'CMD=("netxx/$1")' "$runner" ||
+  { echo "shared/bench/run.sh changed shape: cannot add netxx's servers to it" >&2; exit 2; }
+chmod +x "$runner"
+cd "$work" && NODE23="${node23:-node}" ./run-netxx.sh "$@"
