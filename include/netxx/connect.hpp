@@ -25,7 +25,7 @@ class basic_connecting_socket : public basic_socket<Backend> {
  public:
   explicit basic_connecting_socket(basic_socket<Backend> s) : basic_socket<Backend>(std::move(s)) {}
   bool await_ready() const noexcept { return !detail::socket_access::state(*this)->connecting; }
-  void await_suspend(std::coroutine_handle<> h) noexcept { detail::socket_access::state(*this)->connect_waiter = h; }
+  void await_suspend(std::coroutine_handle<> h) { detail::socket_access::state(*this)->more().connect_waiter = h; }
   basic_socket<Backend> await_resume() {
     typename basic_socket<Backend>::connect_awaitable(detail::socket_access::state(*this)).await_resume();
     return *this;

@@ -225,6 +225,8 @@ struct listener_base {
   virtual ~listener_base() = default;
 
   listener_id id;
+  std::uint64_t since = 0;  // when its event last went from no listener to some: event_names() order
+  std::uint16_t event = 0;  // the event's position in the emitter's list
   bool once;
   bool fired = false;  // once listeners: set before the call, as Node's onceWrapper does
 };
@@ -259,12 +261,30 @@ struct listener_impl<Fn, void(Args...)> final : listener<void(Args...)> {
   Fn fn;
 };
 
-// One event's listeners. The same type for every event (the listeners are
-// cast back to their signature when called), so an emitter instantiates one
-// vector type whatever its number of events.
-struct channel {
-  std::vector<std::unique_ptr<listener_base>> list;
-  std::uint64_t since = 0;  // when the list last became non-empty: event_names() order
+// Every listener of an emitter, all events together, each event's in its
+// call order; made by the first on(). A socket has a dozen events and most
+// have no listener: one flat list costs a pointer per idle emitter and a
+// pointer per listener, where a list per event cost 32 bytes per event. One
+// type whatever the events (listeners are cast back to their signature when
+// called), so an emitter instantiates one vector type.
+struct listener_table {
+  using owned = std::unique_ptr<listener_base>;
+  std::vector<owned> list;
+  std::vector<listener_base*> stack;  // snapshots of running emits (capacity kept)
+  std::vector<owned> parked;          // removed during an emit, destroyed after it
+  std::uint64_t last_id = 0;
+  std::size_t depth = 0;  // emits running
+
+  std::size_t count(std::size_t event) const noexcept {
+    std::size_t n = 0;
+    for (const auto& l : list) n += l->event == event;
+    return n;
+  }
+  listener_base* first(std::size_t event) const noexcept {
+    for (const auto& l : list)
+      if (l->event == event) return l.get();
+    return nullptr;
+  }
 };
 
 }  // namespace detail
@@ -320,8 +340,9 @@ class event_key {
 /// Node's EventEmitter, with its events fixed at compile time:
 /// `event_emitter<event<"data", void(std::span<const std::byte>)>, event<"end", void()>>`.
 ///
-/// No allocation per emit once warm: emit() copies the listener pointers onto
-/// a stack owned by the emitter (its capacity is kept), so listeners removed
+/// An emitter with no listener is one null pointer; the first on() makes its
+/// listener table. No allocation per emit once warm: emit() copies the
+/// listener pointers onto a stack owned by the emitter (its capacity is kept), so listeners removed
 /// meanwhile are parked until the outermost emit() returns. A listener may
 /// call on/off/emit on its own emitter; it must not destroy or move the
 /// emitter (not supported: the running emit() would touch freed memory).
@@ -413,14 +434,17 @@ class event_emitter {
   /// `emitter.removeAllListeners()`: every listener of every event.
   void remove_all_listeners() {
     doomed_list doomed;
-    for (std::size_t i = 0; i < sizeof...(Events); ++i) remove_all(i, doomed);
+    if (!t_) return;
+    while (!t_->list.empty()) {
+      if (auto l = unlink(t_->list.end() - 1)) doomed.push_back(std::move(l));
+    }
   }
   /// `emitter.removeAllListeners(eventName)`.
   void remove_all_listeners(key name) { remove_all(name.index()); }
 
   /// `emitter.listenerCount(eventName)`.
   [[nodiscard]] std::size_t listener_count(key name) const noexcept {
-    return channels_[name.index()].list.size();
+    return t_ ? t_->count(name.index()) : 0;
   }
 
   /// `emitter.eventNames()`: the events that have listeners, in Node's order
@@ -428,13 +452,15 @@ class event_emitter {
   [[nodiscard]] std::vector<std::string_view> event_names() const {
     static constexpr std::string_view all[] = {Events::name...};
     std::vector<std::string_view> names;
+    if (!t_) return names;
     // Insertion by `since`: a handful of events, and no std::sort to instantiate.
     std::vector<std::uint64_t> since;
     for (std::size_t i = 0; i < sizeof...(Events); ++i) {
-      if (channels_[i].list.empty()) continue;
+      const detail::listener_base* l = t_->first(i);
+      if (!l) continue;
       std::size_t at = since.size();
-      while (at > 0 && since[at - 1] > channels_[i].since) --at;
-      since.insert(since.begin() + static_cast<std::ptrdiff_t>(at), channels_[i].since);
+      while (at > 0 && since[at - 1] > l->since) --at;
+      since.insert(since.begin() + static_cast<std::ptrdiff_t>(at), l->since);
       names.insert(names.begin() + static_cast<std::ptrdiff_t>(at), all[i]);
     }
     return names;
@@ -500,15 +526,17 @@ class event_emitter {
     // Only the event the name resolved to is reachable; the others are never
     // instantiated with this listener, since it would not fit them.
     if constexpr (detail::listener_fits<Fn, ev>) {
-      auto& ch = channels_[I];
-      const auto id = static_cast<listener_id>(++last_id_);
+      if (!t_) t_ = std::make_unique<detail::listener_table>();
+      auto& t = *t_;
+      const auto id = static_cast<listener_id>(++t.last_id);
       auto l = std::make_unique<detail::listener_impl<Fn, typename ev::signature>>(id, once, std::forward<F>(fn));
-      if (ch.list.empty()) ch.since = ++last_id_;
-      if (prepend) {
-        ch.list.insert(ch.list.begin(), std::move(l));
-      } else {
-        ch.list.push_back(std::move(l));
-      }
+      l->event = static_cast<std::uint16_t>(I);
+      const detail::listener_base* first = t.first(I);
+      l->since = first ? first->since : ++t.last_id;
+      auto at = t.list.end();
+      if (prepend && first)
+        at = std::find_if(t.list.begin(), t.list.end(), [&](const auto& p) { return p.get() == first; });
+      t.list.insert(at, std::move(l));
       return id;
     } else {
       return listener_id{};
@@ -522,18 +550,17 @@ class event_emitter {
 
   bool remove(std::size_t index, listener_id id) {
     std::unique_ptr<detail::listener_base> doomed;
-    bool removed = false;
-    auto& ch = channels_[index];
+    if (!t_) return false;
+    auto& list = t_->list;
     // From the end, as Node's removeListener (ids are unique anyway).
-    for (auto it = ch.list.end(); it != ch.list.begin();) {
+    for (auto it = list.end(); it != list.begin();) {
       --it;
-      if ((*it)->id == id) {
-        doomed = unlink(ch, it);
-        removed = true;
-        break;
+      if ((*it)->event == index && (*it)->id == id) {
+        doomed = unlink(it);
+        return true;
       }
     }
-    return removed;
+    return false;
   }
 
   void remove_all(std::size_t index) {
@@ -542,9 +569,11 @@ class event_emitter {
   }
 
   void remove_all(std::size_t index, doomed_list& doomed) {
-    auto& ch = channels_[index];
-    while (!ch.list.empty()) {
-      if (auto l = unlink(ch, ch.list.end() - 1)) doomed.push_back(std::move(l));
+    if (!t_) return;
+    auto& list = t_->list;
+    for (std::size_t k = list.size(); k-- > 0;) {  // from the end: an erase moves only what was seen
+      if (list[k]->event != index) continue;
+      if (auto l = unlink(list.begin() + static_cast<std::ptrdiff_t>(k))) doomed.push_back(std::move(l));
     }
   }
 
@@ -552,27 +581,27 @@ class event_emitter {
   // runs it may still be called (by that emit's snapshot) or be running, so
   // it is parked instead, until the outermost emit ends.
   using listener_iterator = std::vector<std::unique_ptr<detail::listener_base>>::iterator;
-  std::unique_ptr<detail::listener_base> unlink(detail::channel& ch, listener_iterator it) {
+  std::unique_ptr<detail::listener_base> unlink(listener_iterator it) {
     std::unique_ptr<detail::listener_base> owned = std::move(*it);
-    ch.list.erase(it);
-    if (depth_ == 0) return owned;
-    parked_.push_back(std::move(owned));
+    t_->list.erase(it);
+    if (t_->depth == 0) return owned;
+    t_->parked.push_back(std::move(owned));
     return nullptr;
   }
 
   struct emit_scope {
-    explicit emit_scope(event_emitter& e) noexcept : self(e), base(e.stack_.size()) { ++self.depth_; }
+    explicit emit_scope(detail::listener_table& t) noexcept : table(t), base(t.stack.size()) { ++table.depth; }
     emit_scope(const emit_scope&) = delete;
     emit_scope& operator=(const emit_scope&) = delete;
     ~emit_scope() {
-      self.stack_.resize(base);
-      if (--self.depth_ == 0 && !self.parked_.empty()) {
-        doomed_list doomed = std::move(self.parked_);
-        self.parked_.clear();
+      table.stack.resize(base);
+      if (--table.depth == 0 && !table.parked.empty()) {
+        doomed_list doomed = std::move(table.parked);
+        table.parked.clear();
         // doomed dies here, after the last access to the emitter.
       }
     }
-    event_emitter& self;
+    detail::listener_table& table;
     std::size_t base;
   };
 
@@ -587,41 +616,46 @@ class event_emitter {
   bool dispatch(std::type_identity_t<Args>... args) {
     using sig = void(Args...);
     using listener_t = detail::listener<sig>;
-    auto& list = channels_[I].list;
-    const std::size_t n = list.size();
+    if (!t_) return false;
+    auto& t = *t_;
+    detail::listener_base* only = nullptr;
+    std::size_t n = 0;
+    for (const auto& l : t.list) {
+      if (l->event != I) continue;
+      if (n++ == 0) only = l.get();
+    }
     if (n == 0) return false;
-    emit_scope scope(*this);
+    emit_scope scope(t);
     if (n == 1) {  // Node's fast path: nothing to copy
-      invoke<I>(static_cast<listener_t*>(list.front().get()), args...);
+      invoke(static_cast<listener_t*>(only), args...);
       return true;
     }
-    // Node clones the listener array; this copies the pointers onto stack_,
-    // whose capacity stays (no allocation once warm). Read by index: a nested
-    // emit may grow stack_.
-    for (const auto& l : list) stack_.push_back(l.get());
+    // Node clones the listener array; this copies the pointers onto the
+    // stack, whose capacity stays (no allocation once warm). Read by index:
+    // a nested emit may grow it.
+    for (const auto& l : t.list)
+      if (l->event == I) t.stack.push_back(l.get());
     for (std::size_t i = scope.base; i < scope.base + n; ++i) {
-      invoke<I>(static_cast<listener_t*>(stack_[i]), args...);
+      invoke(static_cast<listener_t*>(t.stack[i]), args...);
     }
     return true;
   }
 
-  template <std::size_t I, typename Listener, typename... Args>
+  template <typename Listener, typename... Args>
   void invoke(Listener* l, Args&... args) {
     if (l->once) {
       if (l->fired) return;  // a nested emit already ran it
       l->fired = true;
-      auto& ch = channels_[I];
-      auto it = std::find_if(ch.list.begin(), ch.list.end(), [&](const auto& p) { return p.get() == l; });
-      if (it != ch.list.end()) unlink(ch, it);  // parked: depth_ > 0 here
+      auto& list = t_->list;
+      auto it = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.get() == l; });
+      if (it != list.end()) unlink(it);  // parked: an emit is running
     }
     l->call(args...);
   }
 
-  std::array<detail::channel, sizeof...(Events)> channels_;
-  std::vector<detail::listener_base*> stack_;                   // snapshots of running emits
-  std::vector<std::unique_ptr<detail::listener_base>> parked_;  // removed during an emit
-  std::uint64_t last_id_ = 0;
-  std::size_t depth_ = 0;
+  // Made by the first listener, kept until the emitter goes (a running
+  // emit holds a reference into it).
+  std::unique_ptr<detail::listener_table> t_;
 };
 
 namespace detail {

@@ -345,7 +345,7 @@ class basic_socket {
   }
   /// Node's socket.timeout: what setTimeout() was last given (nullopt before).
   std::optional<std::int64_t> timeout() const noexcept {
-    return s_ ? s_->timeout_property : std::nullopt;
+    return s_ && s_->x ? s_->x->timeout_property : std::nullopt;
   }
 
   /// socket.resetAndDestroy(): closes with an RST (the peer reads ECONNRESET).

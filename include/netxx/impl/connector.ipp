@@ -20,7 +20,7 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
     local_address.clear();
     local_port = 0;
     owner->loop->post([keep, g] {
-      if (keep->connecting && keep->connect.gen == g) keep->connect.connect_to(keep->connect.host, 0);
+      if (keep->connecting && keep->x->connect.gen == g) keep->x->connect.connect_to(keep->x->connect.host, 0);
     });
     return;
   }
@@ -30,7 +30,7 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
   attempt_timeout = t.attempt_timeout;
   if (const int fam = is_ip(host)) {  // an IP: no lookup
     owner->loop->post([keep, g, fam] {
-      if (keep->connecting && keep->connect.gen == g) keep->connect.connect_to(keep->connect.host, fam);
+      if (keep->connecting && keep->x->connect.gen == g) keep->x->connect.connect_to(keep->x->connect.host, fam);
     });
     return;
   }
@@ -40,14 +40,14 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
                    o.auto_select_family.value_or(get_default_auto_select_family());
   dopts.all = all;
   auto answer = [keep, g, all](std::optional<error> err, std::vector<dns::lookup_address> addrs) {
-    keep->connect.after_lookup(g, std::move(err), std::move(addrs), all);
+    keep->x->connect.after_lookup(g, std::move(err), std::move(addrs), all);
   };
   if (o.lookup) {
     // Called next tick, so even a lookup that answers at once finds the
     // listeners attached right after connect() returned.
     owner->loop->post([keep, g, dopts, fn = o.lookup, answer = std::move(answer)]() mutable {
-      if (keep->connecting && keep->connect.gen == g)
-        fn(keep->connect.host, dopts, dns::lookup_callback(std::move(answer)));
+      if (keep->connecting && keep->x->connect.gen == g)
+        fn(keep->x->connect.host, dopts, dns::lookup_callback(std::move(answer)));
     });
   } else {
     dns::lookup(*owner->loop, host, dopts, std::move(answer));
@@ -114,7 +114,7 @@ template <typename Owner>
 void connector<Owner>::fail_later(error e) {
   auto keep = owner->shared_from_this();
   owner->loop->post([keep, g = gen, e = std::move(e)]() mutable {
-    if (keep->connect.live(g)) keep->destroy(std::move(e));
+    if (keep->x->connect.live(g)) keep->destroy(std::move(e));
   });
 }
 
@@ -262,7 +262,7 @@ template <typename Owner>
 void connector<Owner>::on_attempt_complete(io_op* op, int res) noexcept {
   std::unique_ptr<attempt_op> a(static_cast<attempt_op*>(op));
   auto st = std::move(a->st);
-  st->connect.attempt_done(std::move(a), res);
+  st->x->connect.attempt_done(std::move(a), res);
 }
 
 template <typename Owner>

@@ -17,17 +17,19 @@ basic_socket<Backend>::basic_socket(const socket_options& o, basic_loop<Backend>
   st.high_water_mark = o.high_water_mark;
   st.no_delay_on_connect = o.no_delay;
   st.keep_alive_on_connect = o.keep_alive;
-  st.keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
-  st.connect.blocks = o.block_list;
+  if (o.keep_alive) st.more().keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
+  if (o.block_list) st.more().connect.blocks = o.block_list;
   if (o.onread.callback && (!o.onread.buffer.empty() || o.onread.buffer_fn)) {
-    st.onread = o.onread;
-    st.onread_buf = o.onread.buffer_fn ? o.onread.buffer_fn() : o.onread.buffer;
+    auto& e = st.more();
+    e.onread = o.onread;
+    e.onread_buf = o.onread.buffer_fn ? o.onread.buffer_fn() : o.onread.buffer;
+    st.reads_into_caller = true;
   }
   if (o.fd >= 0) adopt_fd(o.fd, o.readable, o.writable);
   if (o.signal.stop_possible()) {
     std::weak_ptr<state> weak = s_;
     auto* lp = &loop;
-    st.abort_cb.emplace(o.signal, std::function<void()>([weak, lp] {
+    st.more().abort_cb.emplace(o.signal, std::function<void()>([weak, lp] {
       lp->post([weak] {
         if (auto s = weak.lock()) s->destroy(error(errc::abort_err));
       });
@@ -61,14 +63,14 @@ auto basic_socket<Backend>::set_default_encoding(encoding enc) -> basic_socket& 
 
 template <typename Backend>
 auto basic_socket<Backend>::set_encoding(encoding enc) -> basic_socket& {
-  s_->decoder.emplace(enc);
+  s_->more().decoder.emplace(enc);
   return *this;
 }
 
 template <typename Backend>
 std::optional<encoding> basic_socket<Backend>::readable_encoding() const {
-  if (!s_ || !s_->decoder) return std::nullopt;
-  return s_->decoder->get_encoding();
+  if (!s_ || !s_->decoding()) return std::nullopt;
+  return s_->x->decoder->get_encoding();
 }
 
 template <typename Backend>
@@ -127,8 +129,8 @@ auto basic_socket<Backend>::connect(const connect_options& o) -> connect_awaitab
 
 template <typename Backend>
 std::optional<std::vector<std::string>> basic_socket<Backend>::auto_select_family_attempted_addresses() const {
-  if (!s_) return std::nullopt;
-  return s_->connect.attempted_addresses;
+  if (!s_ || !s_->x) return std::nullopt;
+  return s_->x->connect.attempted_addresses;
 }
 
 template <typename Backend>
@@ -138,7 +140,7 @@ auto basic_socket<Backend>::set_timeout(std::int64_t ms) -> basic_socket& {
                 "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
                     std::to_string(ms));
   if (!s_ || s_->destroyed) return *this;
-  s_->timeout_property = ms;
+  s_->more().timeout_property = ms;
   s_->set_timeout(ms > 2147483647 ? 1 : ms);  // Node's TIMEOUT_MAX rule
   return *this;
 }
@@ -151,7 +153,7 @@ auto basic_socket<Backend>::reset_and_destroy() -> basic_socket& {
     return *this;
   }
   if (s_->domain == AF_UNIX && !s_->connecting) throw error(errc::err_invalid_handle_type);
-  if (s_->connecting && s_->connect.is_ipc())
+  if (s_->connecting && s_->x->connect.is_ipc())  // connecting: the extras exist
     throw error(errc::err_invalid_handle_type);
   s_->reset_on_destroy = true;
   if (!s_->connecting) s_->destroy({});
@@ -191,7 +193,7 @@ auto basic_socket<Backend>::set_keep_alive(bool enable, std::int64_t initial_del
   if (!s_) return *this;
   if (s_->fd < 0 || s_->connecting) {
     s_->keep_alive_on_connect = enable;
-    s_->keep_alive_delay_ms = initial_delay_ms < 0 ? 0 : initial_delay_ms;
+    s_->more().keep_alive_delay_ms = initial_delay_ms < 0 ? 0 : initial_delay_ms;
   } else if (s_->domain != AF_UNIX) {
     detail::set_keep_alive(s_->fd, enable, initial_delay_ms);
   }
@@ -229,7 +231,7 @@ void basic_socket<Backend>::adopt_fd(int fd, bool readable, bool writable) {
   s_->domain = dom;
   s_->readable = readable;
   s_->writable = writable;
-  if (s_->onread.callback && readable)
+  if (s_->reads_into_caller && readable)
     s_->start_flowing();
   else if (readable)
     s_->read_soon();  // Node's Socket constructor with a handle: read(0)
@@ -249,7 +251,7 @@ auto basic_socket<Backend>::set_ref(bool r) noexcept -> basic_socket& {
   s_->ref = r;
   s_->set_op_ref(s_->pending_read, r);
   s_->set_op_ref(&s_->flow_read, r);
-  s_->set_op_ref(s_->connect.attempt, r);
+  if (s_->x) s_->set_op_ref(s_->x->connect.attempt, r);
   return *this;
 }
 
@@ -257,8 +259,10 @@ template <typename Backend>
 const std::optional<socket_address>& basic_socket<Backend>::name_of(bool local) const noexcept {
   static const std::optional<socket_address> none;
   if (!s_) return none;
-  auto& cached = local ? s_->sock_name : s_->peer_name;
-  if (!cached && s_->fd >= 0 && !s_->connecting && !s_->destroyed) cached = detail::socket_name(s_->fd, local);
+  const bool can_read = s_->fd >= 0 && !s_->connecting && !s_->destroyed;
+  if (!s_->x && !can_read) return none;
+  auto& cached = local ? s_->more().sock_name : s_->more().peer_name;
+  if (!cached && can_read && !s_->connecting && !s_->destroyed) cached = detail::socket_name(s_->fd, local);
   return cached;
 }
 

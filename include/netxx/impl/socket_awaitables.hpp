@@ -31,10 +31,10 @@ class connect_awaitable {
  public:
   explicit connect_awaitable(std::shared_ptr<socket_state<Backend>> s) : s_(std::move(s)) {}
   bool await_ready() const noexcept { return !s_->connecting; }
-  void await_suspend(std::coroutine_handle<> h) noexcept { s_->connect_waiter = h; }
+  void await_suspend(std::coroutine_handle<> h) { s_->more().connect_waiter = h; }
   void await_resume() {
-    if (s_->connect_failure) {
-      const auto failure = std::exchange(s_->connect_failure, nullptr);
+    if (s_->x && s_->x->connect_failure) {
+      const auto failure = std::exchange(s_->x->connect_failure, nullptr);
       throw *failure;
     }
     if (s_->destroyed || s_->fd < 0) {
@@ -227,7 +227,7 @@ class end_awaitable : private socket_state<Backend>::write_waiter {
     }
     waiter_ = h;
     waiting_ = true;
-    s_->end_waiters.push_back(this);
+    s_->more().end_waiters.push_back(this);
     return true;
   }
   void await_resume() {

@@ -145,12 +145,15 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   void queue_pop() noexcept;
   // The one send in flight: the queue's head, as one send (one chunk) or one
   // sendmsg (up to 64).
+  struct gather {  // a sendmsg of several chunks
+    msghdr msg;
+    std::array<iovec, 64> iov;
+  };
   struct write_op : io_op {
     socket_state* owner = nullptr;
-    msghdr msg{};
     // Made on the first write of several chunks: most sockets (every
     // awaitable-only one) never need it, and 1 KiB per connection is worth saving.
-    std::unique_ptr<std::array<iovec, 64>> iov;
+    std::unique_ptr<gather> many;
   } wop;
   std::size_t in_flight_chunks = 0;  // the queue entries wop's send covers
   // Writes that finished, told in order once the queue is consistent again
@@ -163,15 +166,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   std::size_t finished_head = 0;
   bool pumping = false;          // inside pump()'s send loop
   bool telling = false;          // inside tell_finished()
-  // Waiters of writes that destroy() cut short, told next tick.
-  std::vector<write_waiter*> failed_waiters;
-  std::vector<write_callback> end_callbacks;
-  // Awaiters of `co_await end()`, told at "finish" (or of the error).
-  std::vector<write_waiter*> end_waiters;
-
-  // Node's _peername / _sockname: read once while connected, kept after the
-  // close (remoteAddress in a "close" listener), forgotten on a new connect.
-  std::optional<socket_address> peer_name, sock_name;
 
   // Awaitable reads in flight (in their frames), for destroy and unref.
   // A read awaited while connecting waits here, not yet started.
@@ -187,34 +181,65 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   bool reset_on_destroy = false;  // resetAndDestroy(): an RST instead of a FIN
   bool no_delay_on_connect = false;
   bool keep_alive_on_connect = false;
-  std::int64_t keep_alive_delay_ms = 0;
-  // The lookup and the attempts of connect() (Node's lookupAndConnect).
-  connector<socket_state> connect{this};
-
-  // The awaiter of `co_await socket.connect(...)`.
-  std::coroutine_handle<> connect_waiter{};
-  std::unique_ptr<error> connect_failure;
+  bool reads_into_caller = false;  // onread: reads go into the caller's buffer, not the pool's
+  // socket.setTimeout()'s delay; the rest of it is in extras.
+  std::int64_t timeout_ms = 0;
 
   // socket.setTimeout(): one heap entry per socket, re-armed lazily. Activity
   // only stamps last_active; the timer, when it fires early, sleeps the rest.
   struct idle_timer_node : timer_node {
     socket_state* owner = nullptr;
-  } idle_timer;
-  std::int64_t timeout_ms = 0;
-  std::int64_t last_active = 0;
-  std::optional<std::int64_t> timeout_property;  // Node's socket.timeout: as last given
+  };
 
-  // socket.setEncoding(): "data" carries decoded text (its UTF-8 bytes),
-  // never a character cut in two.
-  std::optional<string_decoder> decoder;
-  std::string decoded;
+  // --- what most sockets never use, made on first use -------------------------
+  // A client's connect, setTimeout, setEncoding, onread, signal, end()'s
+  // callbacks, the cached addresses: an idle accepted connection carries one
+  // null pointer for all of them (they were 1.2 KB of every socket).
+  struct extras {
+    explicit extras(socket_state* s) noexcept : connect(s) {
+      idle_timer.owner = s;
+      idle_timer.fire = &on_idle_timer;
+      idle_timer.ref = false;  // Node's socket timeout is an unref'd timer
+    }
+    // The lookup and the attempts of connect() (Node's lookupAndConnect).
+    connector<socket_state> connect;
+    // The awaiter of `co_await socket.connect(...)`.
+    std::coroutine_handle<> connect_waiter{};
+    std::unique_ptr<error> connect_failure;
+    std::int64_t keep_alive_delay_ms = 0;
 
-  // socket_options::onread
-  onread_options onread;
-  std::span<std::byte> onread_buf;
+    idle_timer_node idle_timer;
+    std::int64_t last_active = 0;
+    std::optional<std::int64_t> timeout_property;  // Node's socket.timeout: as last given
 
-  // socket_options::signal
-  std::optional<std::stop_callback<std::function<void()>>> abort_cb;
+    // socket.setEncoding(): "data" carries decoded text (its UTF-8 bytes),
+    // never a character cut in two.
+    std::optional<string_decoder> decoder;
+    std::string decoded;
+
+    // socket_options::onread
+    onread_options onread;
+    std::span<std::byte> onread_buf;
+
+    // socket_options::signal
+    std::optional<std::stop_callback<std::function<void()>>> abort_cb;
+
+    // Node's _peername / _sockname: read once while connected, kept after the
+    // close (remoteAddress in a "close" listener), forgotten on a new connect.
+    std::optional<socket_address> peer_name, sock_name;
+
+    // Waiters of writes that destroy() cut short, told next tick.
+    std::vector<write_waiter*> failed_waiters;
+    std::vector<write_callback> end_callbacks;
+    // Awaiters of `co_await end()`, told at "finish" (or of the error).
+    std::vector<write_waiter*> end_waiters;
+  };
+  std::unique_ptr<extras> x;  // null until more() makes it; then kept
+  extras& more() {
+    if (!x) x = std::make_unique<extras>(this);
+    return *x;
+  }
+  bool decoding() const noexcept { return x && x->decoder; }
 
   socket_state() {
     flow_read.owner = this;
@@ -223,13 +248,10 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     wop.owner = this;
     wop.code = op_code::sendmsg;
     wop.complete = &on_write;
-    idle_timer.owner = this;
-    idle_timer.fire = &on_idle_timer;
-    idle_timer.ref = false;  // Node's socket timeout is an unref'd timer
   }
   ~socket_state() {
     if (loop) {
-      loop->core().disarm_timer(idle_timer);
+      if (x) loop->core().disarm_timer(x->idle_timer);
       // Never reached through destroy() (release_self waits for these); kept
       // so a completion can never call into freed memory.
       if (flow_read.in_flight()) loop->abandon(flow_read);

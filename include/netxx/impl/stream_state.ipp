@@ -48,7 +48,7 @@ void socket_state<Backend>::set_op_ref(io_op* op, bool r) noexcept {
 template <typename Backend>
 bool socket_state<Backend>::should_read() const noexcept {
   if (!open() || connecting || !readable || rbuf_eof || flow_read.in_flight() || pending_read) return false;
-  if (onread.callback) return flowing && !onread_buf.empty();
+  if (reads_into_caller) return flowing && !x->onread_buf.empty();
   if (flowing) return rbuf_empty();
   // An empty buffer always reads (Node's read(0) with a high-water mark of 0).
   return !pulled && !read_stopped && (rbuf_empty() || rbuf_bytes < high_water_mark);
@@ -59,9 +59,9 @@ void socket_state<Backend>::read_more() {
   while (should_read()) {
     flow_read.fd = fd;
     flow_read.counts_alive = ref;
-    if (onread.callback) {  // the caller's buffer
+    if (reads_into_caller) {  // the caller's buffer
       flow_read.code = op_code::recv;
-      flow_read.args.recv = {onread_buf.data(), onread_buf.size(), 0};
+      flow_read.args.recv = {x->onread_buf.data(), x->onread_buf.size(), 0};
     } else {  // the backend takes a block when bytes are there
       flow_read.code = op_code::recv_pooled;
       flow_read.args.recv = {nullptr, block_pool::block_size, 0};
@@ -98,10 +98,11 @@ template <typename Backend>
 void socket_state<Backend>::flow() {
   while (flowing && !destroyed && !rbuf_empty()) {
     read_chunk c = take_chunk();
-    if (onread.callback) {  // back into the caller's buffer, where onread expects it
-      const std::size_t n = std::min(c.left(), onread_buf.size());
-      std::copy_n(c.block.data() + c.offset, n, onread_buf.data());
-      emit_data({onread_buf.data(), n});
+    if (reads_into_caller) {  // back into the caller's buffer, where onread expects it
+      auto& buf = x->onread_buf;
+      const std::size_t n = std::min(c.left(), buf.size());
+      std::copy_n(c.block.data() + c.offset, n, buf.data());
+      emit_data({buf.data(), n});
     } else {
       emit_data({c.block.data() + c.offset, c.left()});
     }
@@ -146,13 +147,13 @@ void socket_state<Backend>::handle_read(int res) {
   bytes_read += n;
   touch();
   if (flowing && rbuf_empty()) {
-    emit_data(onread.callback ? std::span<const std::byte>(onread_buf.data(), n)
+    emit_data(reads_into_caller ? std::span<const std::byte>(x->onread_buf.data(), n)
                               : std::span<const std::byte>(block.data(), n));
     return;
   }
-  if (onread.callback) {  // read while pausing: onread's buffer is the caller's, so copy
+  if (reads_into_caller) {  // read while pausing: onread's buffer is the caller's, so copy
     block = buffer::adopt(block_pool::take(), n);
-    std::copy_n(onread_buf.data(), n, block.data());
+    std::copy_n(x->onread_buf.data(), n, block.data());
   }
   buffer_chunk(std::move(block));
   serve_parked_read();
@@ -237,16 +238,18 @@ void socket_state<Backend>::serve_parked_read() {
 
 template <typename Backend>
 void socket_state<Backend>::emit_data(std::span<const std::byte> chunk) {
-  if (onread.callback) {
+  if (reads_into_caller) {
     // Node: callback(nread, buf); `false` pauses. A buffer function is asked for the next buffer.
-    const bool go = onread.callback(chunk.size(), onread_buf);
-    if (onread.buffer_fn) onread_buf = onread.buffer_fn();
+    auto& e = *x;
+    const bool go = e.onread.callback(chunk.size(), e.onread_buf);
+    if (e.onread.buffer_fn) e.onread_buf = e.onread.buffer_fn();
     if (!go) pause();
     return;
   }
-  if (decoder) {
+  if (decoding()) {
+    std::string& decoded = x->decoded;
     decoded.clear();
-    decoder->write_to(decoded, chunk);
+    x->decoder->write_to(decoded, chunk);
     if (!decoded.empty()) events.template emit<"data">(std::as_bytes(std::span(decoded.data(), decoded.size())));
     return;
   }
@@ -258,9 +261,10 @@ void socket_state<Backend>::on_eof() {
   readable = false;
   rbuf_eof = false;
   auto keep = this->shared_from_this();
-  if (decoder) {  // what the decoder held back (an incomplete character) comes out now
+  if (decoding()) {  // what the decoder held back (an incomplete character) comes out now
+    std::string& decoded = x->decoded;
     decoded.clear();
-    decoder->end_to(decoded);
+    x->decoder->end_to(decoded);
     if (!decoded.empty()) events.template emit<"data">(std::as_bytes(std::span(decoded.data(), decoded.size())));
     if (destroyed) return;
   }
@@ -276,7 +280,7 @@ template <typename Backend>
 void socket_state<Backend>::pause() {
   flowing = false;
   paused = true;
-  if (onread.callback && flow_read.in_flight()) loop->cancel(flow_read.id);
+  if (reads_into_caller && flow_read.in_flight()) loop->cancel(flow_read.id);
 }
 
 template <typename Backend>
@@ -344,8 +348,10 @@ void socket_state<Backend>::submit_awaited(std::span<const std::byte> data, writ
 
 template <typename Backend>
 void socket_state<Backend>::forget_waiter(write_waiter* w) noexcept {
-  std::erase(failed_waiters, w);
-  std::erase(end_waiters, w);
+  if (x) {
+    std::erase(x->failed_waiters, w);
+    std::erase(x->end_waiters, w);
+  }
   for (std::size_t k = finished_head; k < finished.size(); ++k)
     if (finished[k].waiter == w) finished[k].waiter = nullptr;
   for (std::size_t k = queue_head; k < queue.size(); ++k) {
@@ -401,17 +407,18 @@ void socket_state<Backend>::start_send() {
     wop.code = op_code::send;
     wop.args.send = {c.bytes().data() + c.offset, c.left(), 0};
   } else {
-    if (!wop.iov) wop.iov = std::make_unique_for_overwrite<std::array<iovec, 64>>();
-    auto& iov = *wop.iov;
+    if (!wop.many) wop.many = std::make_unique_for_overwrite<gather>();
+    auto& iov = wop.many->iov;
     for (std::size_t i = 0; i < n; ++i) {
       const chunk& c = queue[queue_head + i];
       iov[i] = {const_cast<std::byte*>(c.bytes().data() + c.offset), c.left()};
     }
-    wop.msg = {};
-    wop.msg.msg_iov = iov.data();
-    wop.msg.msg_iovlen = n;
+    msghdr& msg = wop.many->msg;
+    msg = {};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = n;
     wop.code = op_code::sendmsg;
-    wop.args.sendmsg = {&wop.msg, 0};
+    wop.args.sendmsg = {&msg, 0};
   }
   in_flight_chunks = n;
   loop->start(wop);
@@ -506,7 +513,7 @@ template <typename Backend>
 void socket_state<Backend>::end(std::span<const std::byte> data, write_callback cb) {
   if (destroyed) return;  // Node: end() after destroy is a no-op
   if (!data.empty() && writable) write(data, {});
-  if (cb) end_callbacks.push_back(std::move(cb));
+  if (cb) more().end_callbacks.push_back(std::move(cb));
   if (!writable) return;
   writable = false;
   end_called = true;
@@ -539,14 +546,15 @@ void socket_state<Backend>::send_fin() {
   auto keep = this->shared_from_this();
   loop->post([keep] {
     if (keep->destroyed && keep->close_emitted) return;
-    auto cbs = std::move(keep->end_callbacks);
+    auto cbs = keep->x ? std::move(keep->x->end_callbacks) : std::vector<write_callback>{};
     keep->finish_emitted = true;
     for (auto& cb : cbs) cb({});  // Node's kOnFinished: end()'s callbacks, then "finish"
     if (keep->destroyed) return;
     keep->events.template emit<"finish">();
-    while (!keep->end_waiters.empty()) {  // one at a time: a resumed waiter may end another's frame
-      write_waiter* w = keep->end_waiters.front();
-      keep->end_waiters.erase(keep->end_waiters.begin());
+    while (keep->x && !keep->x->end_waiters.empty()) {  // one at a time: a resumed waiter may end another's frame
+      auto& waiters = keep->x->end_waiters;
+      write_waiter* w = waiters.front();
+      waiters.erase(waiters.begin());
       w->done(w, {});
     }
     keep->maybe_auto_destroy();
@@ -561,27 +569,27 @@ void socket_state<Backend>::fail_later(write_callback cb, std::error_code ec) {
 
 template <typename Backend>
 void socket_state<Backend>::touch() noexcept {
-  if (timeout_ms <= 0) return;
-  last_active = loop->now();
-  if (!idle_timer.armed()) loop->core().arm_timer(idle_timer, timeout_ms);
+  if (timeout_ms <= 0) return;  // set_timeout() made the extras
+  x->last_active = loop->now();
+  if (!x->idle_timer.armed()) loop->core().arm_timer(x->idle_timer, timeout_ms);
 }
 
 template <typename Backend>
 void socket_state<Backend>::set_timeout(std::int64_t ms) {
-  loop->core().disarm_timer(idle_timer);
+  if (x) loop->core().disarm_timer(x->idle_timer);
   timeout_ms = ms;
   if (ms <= 0 || destroyed) return;
-  last_active = loop->now();
-  loop->core().arm_timer(idle_timer, ms);
+  more().last_active = loop->now();
+  loop->core().arm_timer(x->idle_timer, ms);
 }
 
 template <typename Backend>
 void socket_state<Backend>::on_idle_timer(timer_node* t) noexcept {
   auto* st = static_cast<idle_timer_node*>(t)->owner;
   if (st->timeout_ms <= 0 || st->destroyed) return;
-  const std::int64_t idle = st->loop->now() - st->last_active;
+  const std::int64_t idle = st->loop->now() - st->x->last_active;
   if (idle < st->timeout_ms) {  // there was activity: sleep the rest
-    st->loop->core().arm_timer(st->idle_timer, st->timeout_ms - idle);
+    st->loop->core().arm_timer(st->x->idle_timer, st->timeout_ms - idle);
     return;
   }
   auto keep = st->shared_from_this();
@@ -596,8 +604,7 @@ void socket_state<Backend>::reopen() {
   fin_sent = false;
   finish_emitted = false;
   end_called = end_emitted = false;
-  peer_name.reset();
-  sock_name.reset();
+
   bytes_read = bytes_written = 0;  // a new handle in Node, with its own counts
   flowing = false;
   need_drain = false;
@@ -607,8 +614,12 @@ void socket_state<Backend>::reopen() {
   peer_ended = false;
   reset_on_destroy = false;
   destroy_error.reset();
-  connect_failure.reset();
-  connect.reset();
+  if (x) {
+    x->peer_name.reset();
+    x->sock_name.reset();
+    x->connect_failure.reset();
+    x->connect.reset();
+  }
 }
 
 template <typename Backend>
@@ -624,11 +635,11 @@ void socket_state<Backend>::start_connect(const connect_options& o) {
   if (o.no_delay) no_delay_on_connect = true;
   if (o.keep_alive) {
     keep_alive_on_connect = true;
-    keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
+    more().keep_alive_delay_ms = o.keep_alive_initial_delay < 0 ? 0 : o.keep_alive_initial_delay;
   }
   if (event_face) hold();
   touch();
-  connect.start(o, std::move(t));
+  more().connect.start(o, std::move(t));
 }
 
 template <typename Backend>
@@ -640,7 +651,7 @@ void socket_state<Backend>::connected(int new_fd, int dom) {
   if (event_face) hold();
   if (dom != AF_UNIX) {
     if (no_delay_on_connect) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-    if (keep_alive_on_connect) set_keep_alive(fd, true, keep_alive_delay_ms);
+    if (keep_alive_on_connect) set_keep_alive(fd, true, x ? x->keep_alive_delay_ms : 0);
   }
   touch();
   if (reset_on_destroy) return destroy({});  // resetAndDestroy() while connecting
@@ -651,10 +662,11 @@ void socket_state<Backend>::connected(int new_fd, int dom) {
   pump();  // what was written or ended while connecting goes now
   if (destroyed) return;
   if (pending_read && !pending_read->in_flight()) start_parked_read();
-  if ((flowing || onread.callback || events.listener_count("data") > 0) && !paused) flowing = true;
+  if ((flowing || reads_into_caller || events.listener_count("data") > 0) && !paused) flowing = true;
   // An awaiting coroutine goes first: its read, if it makes one, is the
   // read (no read ahead to copy from).
-  if (auto w = std::exchange(connect_waiter, {})) detail::resume(w);
+  if (x)
+    if (auto w = std::exchange(x->connect_waiter, {})) detail::resume(w);
   read_more();  // Node's afterConnect: read(0), into the buffer if nobody consumes
 }
 
@@ -674,9 +686,9 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
   readable = writable = false;
   flowing = false;
   // A connect in flight stops; a lookup still out is ignored when it answers.
-  connect.stop();
+  if (x) x->connect.stop();
   connecting = false;
-  loop->core().disarm_timer(idle_timer);
+  if (x) loop->core().disarm_timer(x->idle_timer);
   if (err)
     destroy_error = std::make_unique<error>(*err);
   else
@@ -687,7 +699,7 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
   close_fd();
-  abort_cb.reset();
+  if (x) x->abort_cb.reset();
   // A read awaited while connecting was never started: it fails now.
   if (pending_read && !pending_read->in_flight()) {
     // Failed next tick, if its frame is still there then (the read
@@ -699,9 +711,9 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
       if (io_op* op = std::exchange(keep->failed_read, nullptr)) op->complete(op, -ECANCELED);
     });
   }
-  const bool awaited = static_cast<bool>(connect_waiter);
+  const bool awaited = x && x->connect_waiter;
   if (awaited)
-    connect_failure = std::make_unique<error>(err ? *err : error(errc::err_socket_closed_before_connection));
+    x->connect_failure = std::make_unique<error>(err ? *err : error(errc::err_socket_closed_before_connection));
   // Pending write callbacks learn the stream was destroyed; the write
   // that waited for the connection learns it never came, as in Node.
   const std::error_code ec = err ? err->code() : make_error_code(errc::err_stream_destroyed);
@@ -712,12 +724,14 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
       failed.emplace_back(std::move(queue[k].cb), first_while_connecting
                                                       ? make_error_code(errc::err_socket_closed_before_connection)
                                                       : ec);
-    if (queue[k].waiter) failed_waiters.push_back(queue[k].waiter);
+    if (queue[k].waiter) more().failed_waiters.push_back(queue[k].waiter);
   }
-  for (auto& cb : end_callbacks) failed.emplace_back(std::move(cb), ec);
-  end_callbacks.clear();
-  failed_waiters.insert(failed_waiters.end(), end_waiters.begin(), end_waiters.end());
-  end_waiters.clear();
+  if (x) {
+    for (auto& cb : x->end_callbacks) failed.emplace_back(std::move(cb), ec);
+    x->end_callbacks.clear();
+    x->failed_waiters.insert(x->failed_waiters.end(), x->end_waiters.begin(), x->end_waiters.end());
+    x->end_waiters.clear();
+  }
   queue.clear();
   queue_head = 0;
   queued_bytes = 0;
@@ -726,9 +740,10 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
   loop->post([keep, err = std::move(err), failed = std::move(failed), awaited, ec]() mutable {
     for (auto& [cb, code] : failed) cb(code);
     // One at a time: a resumed waiter may end another waiter's frame.
-    while (!keep->failed_waiters.empty()) {
-      write_waiter* w = keep->failed_waiters.front();
-      keep->failed_waiters.erase(keep->failed_waiters.begin());
+    while (keep->x && !keep->x->failed_waiters.empty()) {
+      auto& waiters = keep->x->failed_waiters;
+      write_waiter* w = waiters.front();
+      waiters.erase(waiters.begin());
       w->done(w, ec);
     }
     // An "error" nobody listens to is fatal, as in Node, unless a
@@ -744,7 +759,8 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
       keep->events.remove_all_listeners();
       keep->release_self();
     }
-    if (auto w = std::exchange(keep->connect_waiter, {})) detail::resume(w);
+    if (keep->x)
+      if (auto w = std::exchange(keep->x->connect_waiter, {})) detail::resume(w);
   });
 }
 
