@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../config.hpp"
+#include "asan.hpp"
 
 NETXX_BEGIN_NAMESPACE
 namespace detail {
@@ -46,7 +47,10 @@ class block_pool {
   block_pool() { free_.reserve(keep); }
   ~block_pool() {
     gone() = true;
-    for (std::byte* b : free_) delete[] b;
+    for (std::byte* b : free_) {
+      NETXX_UNPOISON(b, block_size);
+      delete[] b;
+    }
   }
   // Set once this thread's pool is destroyed (thread exit): a buffer that
   // outlives it frees its block directly.
@@ -66,12 +70,14 @@ class block_pool {
     if (free_.empty()) return new std::byte[block_size];  // not zeroed: the kernel writes it
     std::byte* b = free_.back();
     free_.pop_back();
+    NETXX_UNPOISON(b, block_size);
     return b;
   }
   void push(std::byte* b) noexcept {
-    if (free_.size() < keep)
-      free_.push_back(b);  // capacity reserved: never throws
-    else
+    if (free_.size() < keep) {
+      NETXX_POISON(b, block_size);  // a read of a block given back is a use after free
+      free_.push_back(b);           // capacity reserved: never throws
+    } else
       delete[] b;
   }
   std::vector<std::byte*> free_;

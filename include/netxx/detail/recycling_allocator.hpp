@@ -32,23 +32,9 @@
 #include <new>
 
 #include "../config.hpp"
+#include "asan.hpp"
 #include "tunable.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#  define NETXX_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define NETXX_ASAN 1
-#  endif
-#endif
-#ifdef NETXX_ASAN
-#  include <sanitizer/asan_interface.h>
-#  define NETXX_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#  define NETXX_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#  define NETXX_POISON(p, n) ((void)(p), (void)(n))
-#  define NETXX_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 NETXX_BEGIN_NAMESPACE
 namespace detail {

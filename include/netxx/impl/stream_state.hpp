@@ -57,6 +57,53 @@ inline void unhandled_error_event(const error& e, std::string_view emitter = "So
   unhandled_handler()(std::make_exception_ptr(emitted_error(e, emitter)));
 }
 
+/// The pool block a "data" emission shows its listeners. A write() of bytes
+/// inside it that must be queued (c.pipe(c) when the kernel does not take
+/// them at once, or under io_uring, where the ring sends them) takes the
+/// block itself instead of a copy. The listeners after it may still read
+/// the block, so a taken block let go while an emission runs (its send done
+/// at once, its socket destroyed) is parked until the outermost one ends.
+struct lending {
+  buffer* block = nullptr;  // the block of the innermost emission; empty once taken
+  int depth = 0;
+  std::vector<buffer> parked;
+
+  static lending& here() noexcept {
+    static thread_local lending l;
+    return l;
+  }
+
+  /// Takes the block when `bytes` lie inside it; false (the caller copies) otherwise.
+  bool take(std::span<const std::byte> bytes, buffer& into) noexcept {
+    if (!block || !block->data() || bytes.empty()) return false;
+    const std::byte* b = block->data();
+    if (bytes.data() < b || bytes.data() + bytes.size() > b + block->size()) return false;
+    into = std::move(*block);
+    return true;
+  }
+  /// A taken block let go: parked while an emission runs, else back to the pool.
+  void retire(buffer& b) {
+    if (b.data() && depth > 0) parked.push_back(std::move(b));
+    b = buffer();
+  }
+
+  /// Lends a block for the length of one emission.
+  class scope {
+   public:
+    explicit scope(buffer& b) noexcept : l_(here()), saved_(std::exchange(l_.block, &b)) { ++l_.depth; }
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+    ~scope() {
+      l_.block = saved_;
+      if (--l_.depth == 0) l_.parked.clear();
+    }
+
+   private:
+    lending& l_;
+    buffer* saved_;
+  };
+};
+
 template <typename Backend>
 struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   basic_loop<Backend>* loop = nullptr;
@@ -126,12 +173,13 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   };
   struct chunk {
     std::vector<std::byte> data;          // owned bytes
-    std::span<const std::byte> borrowed;  // or a waiter's
+    std::span<const std::byte> borrowed;  // or a waiter's, or inside `block`
+    buffer block;                         // a block taken from a "data" emission (lending)
     std::size_t offset = 0;
     write_callback cb;
     write_waiter* waiter = nullptr;
     std::span<const std::byte> bytes() const noexcept {
-      return waiter ? borrowed : std::span<const std::byte>(data);
+      return waiter || block.data() ? borrowed : std::span<const std::byte>(data);
     }
     std::size_t left() const noexcept { return bytes().size() - offset; }
   };

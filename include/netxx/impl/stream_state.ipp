@@ -9,6 +9,7 @@ NETXX_BEGIN_NAMESPACE
 namespace detail {
 template <typename Backend>
 void socket_state<Backend>::queue_pop() noexcept {
+  lending::here().retire(queue[queue_head].block);
   queue[queue_head++] = chunk{};
   if (queue_head == queue.size()) {
     queue.clear();
@@ -104,6 +105,7 @@ void socket_state<Backend>::flow() {
       std::copy_n(c.block.data() + c.offset, n, buf.data());
       emit_data({buf.data(), n});
     } else {
+      lending::scope lend(c.block);
       emit_data({c.block.data() + c.offset, c.left()});
     }
   }
@@ -147,8 +149,9 @@ void socket_state<Backend>::handle_read(int res) {
   bytes_read += n;
   touch();
   if (flowing && rbuf_empty()) {
-    emit_data(reads_into_caller ? std::span<const std::byte>(x->onread_buf.data(), n)
-                              : std::span<const std::byte>(block.data(), n));
+    if (reads_into_caller) return emit_data({x->onread_buf.data(), n});
+    lending::scope lend(block);
+    emit_data({block.data(), n});
     return;
   }
   if (reads_into_caller) {  // read while pausing: onread's buffer is the caller's, so copy
@@ -319,9 +322,11 @@ bool socket_state<Backend>::write(std::span<const std::byte> data, write_callbac
   const bool below = queued_bytes + data.size() < high_water_mark;
   if (!below) need_drain = true;
   std::size_t sent = 0;
-  if (!cb && queue_empty() && may_send_now()) {
+  if (!cb && queue_empty() && may_send_now() && loop->direct_send_pays(fd)) {
     // libuv's uv_try_write: most writes fit in the socket buffer and need
-    // neither a copy nor an operation.
+    // neither a copy nor an operation (under io_uring, only while the
+    // descriptor streams: otherwise the ring's batch is cheaper than a
+    // system call per write).
     const ssize_t r = send_now(data);
     if (r < 0) return false;  // destroyed
     sent = static_cast<std::size_t>(r);
@@ -331,7 +336,11 @@ bool socket_state<Backend>::write(std::span<const std::byte> data, write_callbac
     }
   }
   chunk c;
-  c.data.assign(data.begin() + static_cast<std::ptrdiff_t>(sent), data.end());
+  const auto rest = data.subspan(sent);
+  if (lending::here().take(rest, c.block))
+    c.borrowed = rest;  // a "data" chunk written back: its block, not a copy
+  else
+    c.data.assign(rest.begin(), rest.end());
   c.cb = std::move(cb);
   enqueue(std::move(c));
   return below;
@@ -725,6 +734,7 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
                                                       ? make_error_code(errc::err_socket_closed_before_connection)
                                                       : ec);
     if (queue[k].waiter) more().failed_waiters.push_back(queue[k].waiter);
+    lending::here().retire(queue[k].block);
   }
   if (x) {
     for (auto& cb : x->end_callbacks) failed.emplace_back(std::move(cb), ec);
