@@ -410,16 +410,23 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n# medians over %d rounds; ratios against send\n", o.rounds);
-  std::printf("%8s %-5s %8s %9s %8s %9s %9s %9s\n", "size", "mode", "MB/s", "cpu_us/MB", "MB/s x", "cpu/MB x",
-              "notifs", "copied");
+  // Two ratios against send: of the medians, and the median of the ratios
+  // within each round (the cases of a round ran back to back, under about the
+  // same load from the rest of the machine).
+  std::printf("\n# medians over %d rounds; x: ratio of the medians to send's; rx: median of the per-round ratios\n",
+              o.rounds);
+  std::printf("%8s %-5s %8s %9s %7s %7s %7s %7s %9s %9s\n", "size", "mode", "MB/s", "cpu_us/MB", "MB/s x", "MB/s rx",
+              "cpu x", "cpu rx", "notifs", "copied");
+  auto ratios = [](const std::vector<double>& a, const std::vector<double>& b) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+      if (b[i] > 0) r.push_back(a[i] / b[i]);
+    return median(r);
+  };
   for (std::size_t si = 0; si < o.sizes.size(); ++si) {
-    double base_mbps = 0, base_cpu = 0;
+    const cell* base = nullptr;
     for (std::size_t mi = 0; mi < o.modes.size(); ++mi)
-      if (o.modes[mi] == mode::send) {
-        base_mbps = median(cells[si][mi].mbps);
-        base_cpu = median(cells[si][mi].cpu);
-      }
+      if (o.modes[mi] == mode::send) base = &cells[si][mi];
     for (std::size_t mi = 0; mi < o.modes.size(); ++mi) {
       const cell& c = cells[si][mi];
       if (c.unsupported) {
@@ -427,8 +434,10 @@ int main(int argc, char** argv) {
         continue;
       }
       double mbps = median(c.mbps), cpu = median(c.cpu);
-      std::printf("%8zu %-5s %8.0f %9.1f %8.2f %9.2f %9llu %9llu\n", o.sizes[si], mode_name(o.modes[mi]), mbps,
-                  cpu, base_mbps > 0 ? mbps / base_mbps : 0, base_cpu > 0 ? cpu / base_cpu : 0,
+      double bm = base ? median(base->mbps) : 0, bc = base ? median(base->cpu) : 0;
+      std::printf("%8zu %-5s %8.0f %9.1f %7.2f %7.2f %7.2f %7.2f %9llu %9llu\n", o.sizes[si],
+                  mode_name(o.modes[mi]), mbps, cpu, bm > 0 ? mbps / bm : 0, base ? ratios(c.mbps, base->mbps) : 0,
+                  bc > 0 ? cpu / bc : 0, base ? ratios(c.cpu, base->cpu) : 0,
                   static_cast<unsigned long long>(c.notifs), static_cast<unsigned long long>(c.copied));
     }
   }
