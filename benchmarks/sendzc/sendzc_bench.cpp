@@ -80,9 +80,9 @@ void pin(int cpu) {
   if (::sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity", errno);  // 0: this thread
 }
 
-double thread_cpu_us() {
+double cpu_us(int who) {
   rusage ru{};
-  ::getrusage(RUSAGE_THREAD, &ru);
+  ::getrusage(who, &ru);
   auto us = [](timeval t) { return double(t.tv_sec) * 1e6 + double(t.tv_usec); };
   return us(ru.ru_utime) + us(ru.ru_stime);
 }
@@ -156,7 +156,7 @@ struct receiver {
 };
 
 struct result {
-  double mbps = 0, cpu_us_per_mb = 0;
+  double mbps = 0, cpu_us_per_mb = 0, proc_us_per_mb = 0;
   std::uint64_t sends = 0, notifs = 0, copied = 0;
   bool unsupported = false;
 };
@@ -251,7 +251,7 @@ struct sender {
       return true;
     };
 
-    const double cpu0 = thread_cpu_us();
+    const double cpu0 = cpu_us(RUSAGE_THREAD), proc0 = cpu_us(RUSAGE_SELF);
     const auto t0 = std::chrono::steady_clock::now();
     while (left > 0) {
       std::size_t len = std::size_t(std::min<std::uint64_t>(left, buf_size));
@@ -294,18 +294,20 @@ struct sender {
     int dummy_res = 0;
     for (std::size_t i = 0; i < nb; ++i)
       while (pending[i] > 0) reap(true, dummy_done, dummy_res);
-    const double cpu1 = thread_cpu_us();
+    const double cpu1 = cpu_us(RUSAGE_THREAD);
     ::shutdown(fd, SHUT_WR);
     char c;
     while (::recv(fd, &c, 1, 0) > 0) {
     }
     const auto t1 = std::chrono::steady_clock::now();
+    const double proc1 = cpu_us(RUSAGE_SELF);  // the receiver has read everything
     ::close(fd);
     if (m == mode::zcfix) ::io_uring_unregister_buffers(&ring);
     const double secs = std::chrono::duration<double>(t1 - t0).count();
     const double mb = double(o.bytes) / 1e6;
     r.mbps = mb / secs;
     r.cpu_us_per_mb = (cpu1 - cpu0) / mb;
+    r.proc_us_per_mb = (proc1 - proc0) / mb;
     return r;
   }
 };
@@ -376,11 +378,11 @@ int main(int argc, char** argv) {
   std::printf("# %s, %llu bytes per case, %d rounds, sender CPU 0, receiver CPU 1%s%s\n", o.addr.c_str(),
               static_cast<unsigned long long>(o.bytes), o.rounds, o.recv_netns.empty() ? "" : ", receiver in ",
               o.recv_netns.c_str());
-  std::printf("# per round: size mode MB/s cpu_us/MB sends notifs copied\n");
+  std::printf("# per round: size mode MB/s cpu_us/MB(sender thread) cpu_us/MB(process) sends notifs copied\n");
   std::fflush(stdout);
 
   struct cell {
-    std::vector<double> mbps, cpu;
+    std::vector<double> mbps, cpu, proc;
     std::uint64_t notifs = 0, copied = 0, sends = 0;
     bool unsupported = false;
   };
@@ -399,11 +401,12 @@ int main(int argc, char** argv) {
         }
         c.mbps.push_back(r.mbps);
         c.cpu.push_back(r.cpu_us_per_mb);
+        c.proc.push_back(r.proc_us_per_mb);
         c.notifs += r.notifs;
         c.copied += r.copied;
         c.sends += r.sends;
-        std::printf("r%d %7zu %-5s %8.0f %7.1f %7llu %7llu %7llu\n", round, o.sizes[si], mode_name(o.modes[mi]),
-                    r.mbps, r.cpu_us_per_mb, static_cast<unsigned long long>(r.sends),
+        std::printf("r%d %7zu %-5s %8.0f %7.1f %7.1f %7llu %7llu %7llu\n", round, o.sizes[si],
+                    mode_name(o.modes[mi]), r.mbps, r.cpu_us_per_mb, r.proc_us_per_mb, static_cast<unsigned long long>(r.sends),
                     static_cast<unsigned long long>(r.notifs), static_cast<unsigned long long>(r.copied));
         std::fflush(stdout);
       }
@@ -415,8 +418,9 @@ int main(int argc, char** argv) {
   // same load from the rest of the machine).
   std::printf("\n# medians over %d rounds; x: ratio of the medians to send's; rx: median of the per-round ratios\n",
               o.rounds);
-  std::printf("%8s %-5s %8s %9s %7s %7s %7s %7s %9s %9s\n", "size", "mode", "MB/s", "cpu_us/MB", "MB/s x", "MB/s rx",
-              "cpu x", "cpu rx", "notifs", "copied");
+  // cpu: the sender thread; proc: both threads (the receiver's copy to user included)
+  std::printf("%8s %-5s %8s %9s %7s %7s %7s %7s %9s %7s %9s %9s\n", "size", "mode", "MB/s", "cpu_us/MB", "MB/s x",
+              "MB/s rx", "cpu x", "cpu rx", "proc_us/MB", "proc rx", "notifs", "copied");
   auto ratios = [](const std::vector<double>& a, const std::vector<double>& b) {
     std::vector<double> r;
     for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
@@ -435,9 +439,10 @@ int main(int argc, char** argv) {
       }
       double mbps = median(c.mbps), cpu = median(c.cpu);
       double bm = base ? median(base->mbps) : 0, bc = base ? median(base->cpu) : 0;
-      std::printf("%8zu %-5s %8.0f %9.1f %7.2f %7.2f %7.2f %7.2f %9llu %9llu\n", o.sizes[si],
+      std::printf("%8zu %-5s %8.0f %9.1f %7.2f %7.2f %7.2f %7.2f %10.1f %7.2f %9llu %9llu\n", o.sizes[si],
                   mode_name(o.modes[mi]), mbps, cpu, bm > 0 ? mbps / bm : 0, base ? ratios(c.mbps, base->mbps) : 0,
-                  bc > 0 ? cpu / bc : 0, base ? ratios(c.cpu, base->cpu) : 0,
+                  bc > 0 ? cpu / bc : 0, base ? ratios(c.cpu, base->cpu) : 0, median(c.proc),
+                  base ? ratios(c.proc, base->proc) : 0,
                   static_cast<unsigned long long>(c.notifs), static_cast<unsigned long long>(c.copied));
     }
   }
