@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "detail/recycling_allocator.hpp"
 
 NETXX_BEGIN_NAMESPACE
 
@@ -223,6 +224,14 @@ struct listener_base {
   listener_base(const listener_base&) = delete;
   listener_base& operator=(const listener_base&) = delete;
   virtual ~listener_base() = default;
+
+  // Listeners come and go with connections, as the socket state does: from
+  // the per-thread recycling cache (no malloc header, no allocator lock).
+  // The virtual destructor gives the sized delete the listener's real size.
+  static void* operator new(std::size_t n) { return recycled_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { recycled_deallocate(p, n); }
+  static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }  // over-aligned captures
+  static void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept { ::operator delete(p, n, a); }
 
   listener_id id;
   std::uint64_t since = 0;  // when its event last went from no listener to some: event_names() order

@@ -342,7 +342,6 @@ class basic_loop {
   detail::loop_core& core() noexcept { return core_; }
   Backend& backend() noexcept { return backend_; }
   bool start(detail::io_op& op) { return backend_.start(op); }
-  bool direct_send_pays(int fd) const noexcept { return backend_.direct_send_pays(fd); }
   void abandon(detail::io_op& op) { backend_.abandon(op); }
 
   /// Cancels an operation by id, from any thread (a stop_token may fire

@@ -227,9 +227,15 @@ class basic_socket {
   Dest& pipe(Dest& dest) {
     Dest d = dest;  // the listeners keep handles; they are dropped on "close"
     basic_socket self = *this;
-    s_->events.template on<"data">([d, self](std::span<const std::byte> chunk) mutable {
-      if (!d.write(chunk, write_callback{})) self.pause();
-    });
+    if (detail::socket_access::state(dest) == s_) {  // c.pipe(c), the echo: one handle, not two
+      s_->events.template on<"data">([self](std::span<const std::byte> chunk) mutable {
+        if (!self.write(chunk, write_callback{})) self.pause();
+      });
+    } else {
+      s_->events.template on<"data">([d, self](std::span<const std::byte> chunk) mutable {
+        if (!d.write(chunk, write_callback{})) self.pause();
+      });
+    }
     detail::socket_access::state(dest)->events.template on<"drain">([self]() mutable { self.resume(); });
     s_->events.template on<"end">([d]() mutable { d.end(); });
     if (!s_->paused) s_->start_flowing();

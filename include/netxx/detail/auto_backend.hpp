@@ -43,7 +43,6 @@ class auto_backend {
   bool is_uring() const noexcept { return false; }
 
   bool start(io_op& op) { return epoll_.start(op); }
-  bool direct_send_pays(int fd) const noexcept { return epoll_.direct_send_pays(fd); }
   void cancel(std::uint64_t id) { epoll_.cancel(id); }
   void abandon(io_op& op) { epoll_.abandon(op); }
   int close_fd(int fd) { return epoll_.close_fd(fd); }
@@ -94,7 +93,6 @@ class auto_backend {
   bool is_uring() const noexcept { return uring_.has_value(); }
 
   bool start(io_op& op) { return uring_ ? uring_->start(op) : epoll_->start(op); }
-  bool direct_send_pays(int fd) const noexcept { return uring_ ? uring_->direct_send_pays(fd) : epoll_->direct_send_pays(fd); }
   void cancel(std::uint64_t id) { uring_ ? uring_->cancel(id) : epoll_->cancel(id); }
   void abandon(io_op& op) { uring_ ? uring_->abandon(op) : epoll_->abandon(op); }
   int close_fd(int fd) { return uring_ ? uring_->close_fd(fd) : epoll_->close_fd(fd); }

@@ -38,7 +38,7 @@ class connect_awaitable {
       throw *failure;
     }
     if (s_->destroyed || s_->fd < 0) {
-      if (s_->destroy_error) throw *s_->destroy_error;
+      if (const error* e = s_->destroyed_by()) throw *e;
       throw error(errc::err_socket_closed_before_connection);
     }
   }
@@ -59,7 +59,7 @@ std::optional<errc> closed_error(const std::shared_ptr<socket_state<Backend>>& s
 // What an operation cut short by destroy() throws: destroy's error if it had one.
 template <typename Backend>
 error cut_short(const std::shared_ptr<socket_state<Backend>>& s) {
-  if (s && s->destroy_error) return *s->destroy_error;
+  if (const error* e = s ? s->destroyed_by() : nullptr) return *e;
   return error(errc::err_socket_closed);
 }
 
@@ -83,7 +83,7 @@ class basic_read_awaitable : public io_op {
   ~basic_read_awaitable() {
     if (in_flight()) s_->loop->abandon(*this);
     if (s_ && s_->pending_read == this) s_->pending_read = nullptr;
-    if (s_ && s_->failed_read == this) s_->failed_read = nullptr;
+    if (s_ && s_->x && s_->x->failed_read == this) s_->x->failed_read = nullptr;
     if constexpr (Pooled) block_pool::give(static_cast<std::byte*>(args.recv.buf));
   }
   bool await_ready() const noexcept { return false; }
@@ -187,7 +187,7 @@ class write_awaitable : private socket_state<Backend>::write_waiter {
     if (early_) throw error(*early_);
     if (!error_) return;
     if (error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
-    if (s_ && s_->destroy_error && s_->destroy_error->code() == error_) throw *s_->destroy_error;
+    if (const error* e = s_ ? s_->destroyed_by() : nullptr; e && e->code() == error_) throw *e;
     throw error::from_syscall("write", error_);
   }
 
@@ -222,7 +222,7 @@ class end_awaitable : private socket_state<Backend>::write_waiter {
   bool await_ready() const noexcept { return !s_ || s_->finish_emitted; }
   bool await_suspend(std::coroutine_handle<> h) {
     if (s_->destroyed) {
-      error_ = s_->destroy_error ? s_->destroy_error->code() : make_error_code(errc::err_stream_destroyed);
+      error_ = s_->destroyed_by() ? s_->destroyed_by()->code() : make_error_code(errc::err_stream_destroyed);
       return false;
     }
     waiter_ = h;
@@ -232,7 +232,7 @@ class end_awaitable : private socket_state<Backend>::write_waiter {
   }
   void await_resume() {
     if (!error_) return;
-    if (s_ && s_->destroy_error && s_->destroy_error->code() == error_) throw *s_->destroy_error;
+    if (const error* e = s_ ? s_->destroyed_by() : nullptr; e && e->code() == error_) throw *e;
     throw error(errc::err_socket_closed);
   }
 

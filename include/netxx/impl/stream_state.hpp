@@ -157,12 +157,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     std::size_t left() const noexcept { return block.size() - offset; }
   };
   std::vector<read_chunk> rbuf;  // rbuf[rbuf_head..]
-  std::size_t rbuf_head = 0;
   std::size_t rbuf_bytes = 0;  // Node's readableLength
   bool rbuf_eof = false;       // the peer's FIN, behind rbuf's bytes: "end" once they are consumed
   bool pulled = false;         // read with co_await: each await asks for the next bytes, no read ahead
   bool read_stopped = false;   // pauseOnConnect: no read at all until resume() (Node's readStop)
   bool peer_ended = false;     // "end" came with allowHalfOpen false: a write once ended is Node's writeAfterFIN
+  std::uint32_t rbuf_head = 0;
 
   // --- the write queue: what write() and end(data) were given, in order ------
   // An awaited write borrows the caller's bytes (its frame waits until they
@@ -186,7 +186,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // The queue is queue[queue_head..]: a vector (a deque allocates when made,
   // and most sockets of a busy server never queue a byte).
   std::vector<chunk> queue;
-  std::size_t queue_head = 0;
+  std::uint32_t queue_head = 0;
+  std::uint32_t in_flight_chunks = 0;  // the queue entries wop's send covers
   std::size_t queued_bytes = 0;
   bool queue_empty() const noexcept { return queue_head == queue.size(); }
   chunk& queue_front() noexcept { return queue[queue_head]; }
@@ -203,7 +204,6 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     // awaitable-only one) never need it, and 1 KiB per connection is worth saving.
     std::unique_ptr<gather> many;
   } wop;
-  std::size_t in_flight_chunks = 0;  // the queue entries wop's send covers
   // Writes that finished, told in order once the queue is consistent again
   // (what they run may write, end or destroy).
   struct finished_write {
@@ -211,17 +211,13 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     write_waiter* waiter = nullptr;
   };
   std::vector<finished_write> finished;
-  std::size_t finished_head = 0;
   bool pumping = false;          // inside pump()'s send loop
   bool telling = false;          // inside tell_finished()
+  std::uint32_t finished_head = 0;
 
   // Awaitable reads in flight (in their frames), for destroy and unref.
   // A read awaited while connecting waits here, not yet started.
   io_op* pending_read = nullptr;
-  io_op* failed_read = nullptr;  // a parked read that destroy() fails next tick
-  // What destroy(err) was given: awaiters rethrow it. Out of line: rarely
-  // set, and a net::error is over 200 bytes of every socket otherwise.
-  std::unique_ptr<error> destroy_error;
 
   // --- the client side -------------------------------------------------------------
   bool connecting = false;
@@ -281,6 +277,9 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     std::vector<write_callback> end_callbacks;
     // Awaiters of `co_await end()`, told at "finish" (or of the error).
     std::vector<write_waiter*> end_waiters;
+    io_op* failed_read = nullptr;  // a parked read that destroy() fails next tick
+    // What destroy(err) was given: awaiters rethrow it.
+    std::unique_ptr<error> destroy_error;
   };
   std::unique_ptr<extras> x;  // null until more() makes it; then kept
   extras& more() {
@@ -288,6 +287,8 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     return *x;
   }
   bool decoding() const noexcept { return x && x->decoder; }
+  /// What destroy(err) was given, if anything: awaiters rethrow it.
+  const error* destroyed_by() const noexcept { return x ? x->destroy_error.get() : nullptr; }
 
   socket_state() {
     flow_read.owner = this;

@@ -322,11 +322,11 @@ bool socket_state<Backend>::write(std::span<const std::byte> data, write_callbac
   const bool below = queued_bytes + data.size() < high_water_mark;
   if (!below) need_drain = true;
   std::size_t sent = 0;
-  if (!cb && queue_empty() && may_send_now() && loop->direct_send_pays(fd)) {
+  if (!cb && queue_empty() && may_send_now()) {
     // libuv's uv_try_write: most writes fit in the socket buffer and need
-    // neither a copy nor an operation (under io_uring, only while the
-    // descriptor streams: otherwise the ring's batch is cheaper than a
-    // system call per write).
+    // neither a copy nor an operation. Under io_uring too: the ring would
+    // batch the send with the turn's others, but the bytes would then count
+    // in writableLength until the next turn, where Node's are gone at once.
     const ssize_t r = send_now(data);
     if (r < 0) return false;  // destroyed
     sent = static_cast<std::size_t>(r);
@@ -622,8 +622,8 @@ void socket_state<Backend>::reopen() {
   rbuf_eof = false;
   peer_ended = false;
   reset_on_destroy = false;
-  destroy_error.reset();
   if (x) {
+    x->destroy_error.reset();
     x->peer_name.reset();
     x->sock_name.reset();
     x->connect_failure.reset();
@@ -699,9 +699,9 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
   connecting = false;
   if (x) loop->core().disarm_timer(x->idle_timer);
   if (err)
-    destroy_error = std::make_unique<error>(*err);
-  else
-    destroy_error.reset();
+    more().destroy_error = std::make_unique<error>(*err);
+  else if (x)
+    x->destroy_error.reset();
   if (reset_on_destroy && fd >= 0) {
     // resetAndDestroy(): SO_LINGER with a zero timeout makes close() send an RST.
     const linger l{1, 0};
@@ -713,11 +713,11 @@ void socket_state<Backend>::destroy(std::optional<error> err) {
   if (pending_read && !pending_read->in_flight()) {
     // Failed next tick, if its frame is still there then (the read
     // awaiter's destructor clears failed_read).
-    failed_read = std::exchange(pending_read, nullptr);
-    failed_read->result = -ECANCELED;
+    io_op* failed = more().failed_read = std::exchange(pending_read, nullptr);
+    failed->result = -ECANCELED;
     auto keep = this->shared_from_this();
     loop->post([keep] {
-      if (io_op* op = std::exchange(keep->failed_read, nullptr)) op->complete(op, -ECANCELED);
+      if (io_op* op = std::exchange(keep->x->failed_read, nullptr)) op->complete(op, -ECANCELED);
     });
   }
   const bool awaited = x && x->connect_waiter;

@@ -48,10 +48,6 @@ class epoll_backend {
   ~epoll_backend() { ::close(epfd_); }
 
   /// Starts op. True: it completed now (result in op.result, never registered).
-  /// Whether a new write should be tried at once with send(2) rather than
-  /// queued: always here, a readiness loop sends with a system call anyway.
-  bool direct_send_pays(int) const noexcept { return true; }
-
   bool start(io_op& op) {
     NETXX_ASSERT(!op.in_flight(), "an operation started while already in flight");
     if (op.code == op_code::close) {

@@ -105,15 +105,6 @@ class uring_backend {
 
   const uring_features& features() const noexcept { return features_; }
 
-  /// Whether a new write should be tried at once with send(2) rather than
-  /// queued: only while the descriptor streams (the fast path below would
-  /// send at once anyway). Otherwise the ring sends it with the turn's other
-  /// submissions, one system call for all of them where a direct send costs
-  /// one each (pingpong traffic on many connections).
-  bool direct_send_pays(int fd) const noexcept {
-    return fd >= 0 && static_cast<std::size_t>(fd) < hints_.size() && hints_[static_cast<std::size_t>(fd)].streaming;
-  }
-
   /// Queues op for the next submit; true when it completed at once instead
   /// (the streaming fast path, below).
   bool start(io_op& op) {
