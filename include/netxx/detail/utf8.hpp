@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: BSL-1.0
+#pragma once
+// UTF-8 for encoding.hpp: finding the end of ASCII (SSE2 16 bytes at a time on
+// x86-64, else 8-byte words), one step of the WHATWG decoder, and the length
+// of the valid prefix of a buffer. The prefix is found by the scalar decoder
+// step by step, or with AVX2 by the lookup algorithm of Keiser and Lemire
+// ("Validating UTF-8 In Less Than One Instruction Per Byte", 2021; the one
+// simdjson and simdutf run): 32 bytes at a time, the high and low nibbles of
+// each byte and of the byte before it index three tables whose AND is non-zero
+// exactly where a pair of bytes cannot occur in UTF-8 (too short, too long,
+// overlong, surrogate, above U+10FFFF), plus a check that the bytes two and
+// three places after a 3- or 4-byte lead are continuations.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "encoding_simd.hpp"
+
+#if NETXX_ENC_X86
+#include <emmintrin.h>
+#endif
+
+NETXX_BEGIN_NAMESPACE
+
+namespace detail::enc {
+
+// True when none of the 8 bytes at p has its high bit set.
+inline bool ascii8(const unsigned char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return (w & 0x8080808080808080ull) == 0;
+}
+
+// Index of the first byte at or after i with its high bit set (or n).
+inline std::size_t skip_ascii(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
+#if NETXX_ENC_X86
+  for (; i + 32 <= n; i += 32) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
+    if (const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(a)) |
+                           static_cast<unsigned>(_mm_movemask_epi8(b)) << 16)
+      return i + static_cast<std::size_t>(__builtin_ctz(m));
+  }
+#endif
+  while (i + 8 <= n && ascii8(p + i)) i += 8;
+  while (i < n && p[i] < 0x80) ++i;
+  return i;
+}
+
+// One step of the WHATWG UTF-8 decoder (which V8's String::NewFromUtf8
+// implements) at a non-ASCII lead byte: the length of the valid sequence at
+// p, or, when invalid, the length of its maximal subpart (which becomes one
+// U+FFFD; the byte after it is read afresh).
+struct utf8_step {
+  std::uint8_t len;
+  bool valid;
+  char32_t cp;
+};
+
+inline utf8_step utf8_next(const unsigned char* p, std::size_t n) noexcept {
+  const unsigned b = p[0];
+  unsigned need, lo = 0x80, hi = 0xBF;
+  char32_t cp;
+  if (b >= 0xC2 && b <= 0xDF) {
+    need = 1;
+    cp = b & 0x1F;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    need = 2;
+    cp = b & 0x0F;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;  // no UTF-16 surrogates in UTF-8
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    need = 3;
+    cp = b & 0x07;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return {1, false, 0};  // 80-C1 (stray continuation, overlong lead), F5-FF
+  }
+  for (unsigned k = 1; k <= need; ++k) {
+    if (k >= n) return {static_cast<std::uint8_t>(k), false, 0};  // cut short
+    const unsigned c = p[k];
+    if (c < lo || c > hi) return {static_cast<std::uint8_t>(k), false, 0};
+    cp = (cp << 6) | (c & 0x3F);
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  return {static_cast<std::uint8_t>(need + 1), true, cp};
+}
+
+// The valid prefix, scalar: exactly where the first invalid sequence starts.
+inline std::size_t utf8_valid_prefix_scalar(const unsigned char* p, std::size_t n) noexcept {
+  for (std::size_t i = 0; (i = skip_ascii(p, i, n)) < n;) {
+    const utf8_step s = utf8_next(p + i, n - i);
+    if (!s.valid) return i;
+    i += s.len;
+  }
+  return n;
+}
+
+// Bytes [0, b) passed the block checks, so they are whole characters but for
+// a last one that may run on past b: the start of that character, else b.
+inline std::size_t utf8_boundary(const unsigned char* p, std::size_t b) noexcept {
+  std::size_t j = b;
+  while (j > 0 && b - j < 3 && (p[j - 1] & 0xC0) == 0x80) --j;
+  if (j == 0) return 0;
+  const unsigned lead = p[j - 1];
+  if (lead < 0xC0) return b;
+  const std::size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  return j - 1 + len <= b ? b : j - 1;
+}
+
+#if NETXX_ENC_X86
+// The 32 bytes ending N bytes before `in`'s last byte (prev's tail, then in).
+template <int N>
+NETXX_ENC_AVX2 inline __m256i utf8_prev(__m256i in, __m256i prev) noexcept {
+  return _mm256_alignr_epi8(in, _mm256_permute2x128_si256(prev, in, 0x21), 16 - N);
+}
+
+// Non-zero where the bytes of `in` (after `prev`) cannot be UTF-8.
+NETXX_ENC_AVX2 inline __m256i utf8_errors(__m256i in, __m256i prev) noexcept {
+  // Error classes of a pair (byte before, byte), as in simdjson's lookup4.
+  constexpr char too_short = 1 << 0;   // lead then ASCII, or lead then lead
+  constexpr char too_long = 1 << 1;    // ASCII then continuation
+  constexpr char overlong_3 = 1 << 2;  // E0 80..9F
+  constexpr char too_large = 1 << 3;   // F4 90..BF, F5..FF 90..BF
+  constexpr char surrogate = 1 << 4;   // ED A0..BF
+  constexpr char overlong_2 = 1 << 5;  // C0..C1 continuation
+  constexpr char too_large_1000 = 1 << 6;  // F5..FF 80..8F
+  constexpr char overlong_4 = 1 << 6;      // F0 80..8F
+  constexpr char two_conts = static_cast<char>(1 << 7);  // continuation then continuation
+  constexpr char carry = too_short | too_long | two_conts;
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i prev1 = utf8_prev<1>(in, prev);
+  const __m256i byte_1_high = _mm256_shuffle_epi8(
+      _mm256_setr_epi8(too_long, too_long, too_long, too_long, too_long, too_long, too_long, too_long, two_conts,
+                       two_conts, two_conts, two_conts, too_short | overlong_2, too_short,
+                       too_short | overlong_3 | surrogate, too_short | too_large | too_large_1000 | overlong_4,
+                       too_long, too_long, too_long, too_long, too_long, too_long, too_long, too_long, two_conts,
+                       two_conts, two_conts, two_conts, too_short | overlong_2, too_short,
+                       too_short | overlong_3 | surrogate, too_short | too_large | too_large_1000 | overlong_4),
+      _mm256_and_si256(_mm256_srli_epi16(prev1, 4), nibble));
+  constexpr char l_big = carry | too_large | too_large_1000;
+  const __m256i byte_1_low = _mm256_shuffle_epi8(
+      _mm256_setr_epi8(carry | overlong_3 | overlong_2 | overlong_4, carry | overlong_2, carry, carry,
+                       carry | too_large, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big | surrogate,
+                       l_big, l_big, carry | overlong_3 | overlong_2 | overlong_4, carry | overlong_2, carry, carry,
+                       carry | too_large, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big | surrogate,
+                       l_big, l_big),
+      _mm256_and_si256(prev1, nibble));
+  constexpr char c80 = too_long | overlong_2 | two_conts | overlong_3 | too_large_1000 | overlong_4;
+  constexpr char c90 = too_long | overlong_2 | two_conts | overlong_3 | too_large;
+  constexpr char ca0 = too_long | overlong_2 | two_conts | surrogate | too_large;
+  const __m256i byte_2_high = _mm256_shuffle_epi8(
+      _mm256_setr_epi8(too_short, too_short, too_short, too_short, too_short, too_short, too_short, too_short, c80,
+                       c90, ca0, ca0, too_short, too_short, too_short, too_short, too_short, too_short, too_short,
+                       too_short, too_short, too_short, too_short, too_short, c80, c90, ca0, ca0, too_short,
+                       too_short, too_short, too_short),
+      _mm256_and_si256(_mm256_srli_epi16(in, 4), nibble));
+  const __m256i special = _mm256_and_si256(_mm256_and_si256(byte_1_high, byte_1_low), byte_2_high);
+  // Bytes 2 and 3 after a 3- or 4-byte lead must be continuations: bit 7 of
+  // `special` says a continuation follows a continuation; the two must agree.
+  const __m256i third = _mm256_subs_epu8(utf8_prev<2>(in, prev), _mm256_set1_epi8(static_cast<char>(0xE0 - 0x80)));
+  const __m256i fourth = _mm256_subs_epu8(utf8_prev<3>(in, prev), _mm256_set1_epi8(static_cast<char>(0xF0 - 0x80)));
+  const __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8(static_cast<char>(0x80)));
+  return _mm256_xor_si256(must, special);
+}
+
+// Non-zero when the 32 bytes end inside a character.
+NETXX_ENC_AVX2 inline __m256i utf8_incomplete(__m256i in) noexcept {
+  const char m = static_cast<char>(0xFF);
+  return _mm256_subs_epu8(in, _mm256_setr_epi8(m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m,
+                                               m, m, m, m, m, m, static_cast<char>(0xF0 - 1),
+                                               static_cast<char>(0xE0 - 1), static_cast<char>(0xC0 - 1)));
+}
+
+// The valid prefix, AVX2: a character boundary at or before the first
+// invalid sequence (up to one block before it), or n.
+NETXX_ENC_AVX2 inline std::size_t utf8_valid_prefix_avx2(const unsigned char* p, std::size_t n) noexcept {
+  __m256i prev = _mm256_setzero_si256(), incomplete = _mm256_setzero_si256();
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    if (_mm256_movemask_epi8(in) == 0) {  // ASCII: only a character cut by it is wrong
+      if (!_mm256_testz_si256(incomplete, incomplete)) return utf8_boundary(p, i);
+    } else {
+      const __m256i err = utf8_errors(in, prev);
+      if (!_mm256_testz_si256(err, err)) return utf8_boundary(p, i);
+      incomplete = utf8_incomplete(in);
+    }
+    prev = in;
+  }
+  if (i < n) {  // the tail, padded with NULs: a character cut by the end meets one
+    alignas(32) unsigned char last[32] = {};
+    std::memcpy(last, p + i, n - i);
+    const __m256i in = _mm256_load_si256(reinterpret_cast<const __m256i*>(last));
+    const __m256i err = utf8_errors(in, prev);
+    if (!_mm256_testz_si256(err, err)) return utf8_boundary(p, i);
+  } else if (!_mm256_testz_si256(incomplete, incomplete)) {
+    return utf8_boundary(p, n);
+  }
+  return n;
+}
+#endif
+
+// The length of a prefix of p made of whole valid characters that ends at or
+// before the first invalid sequence (exactly there with the scalar kernel);
+// n when p is valid UTF-8.
+inline std::size_t utf8_valid_prefix(const unsigned char* p, std::size_t n) noexcept {
+#if NETXX_ENC_X86
+  if (use_avx2()) return utf8_valid_prefix_avx2(p, n);
+#endif
+  return utf8_valid_prefix_scalar(p, n);
+}
+
+}  // namespace detail::enc
+
+NETXX_END_NAMESPACE
