@@ -119,12 +119,12 @@ inline std::size_t base64_decode_groups_scalar(unsigned char* dst, const unsigne
 }
 
 #if NETXX_ENC_X86
-// 32 digits to 24 bytes at a time (Muła and Lemire, "Faster Base64 Encoding
-// and Decoding Using AVX2 Instructions", 2018), both alphabets at once: the
+// 32 digits to 24 bytes (Muła and Lemire, "Faster Base64 Encoding and
+// Decoding Using AVX2 Instructions", 2018), both alphabets at once: the
 // nibbles of each character classify it, a per-high-nibble offset makes the
-// letters and digits, and '+' '-' '/' '_' are set apart.
-NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, const unsigned char* src,
-                                                            std::size_t groups) noexcept {
+// letters and digits, and '+' '-' '/' '_' are set apart. The bytes go to the
+// first 24 bytes of `out`; the result is non-zero when a character is no digit.
+NETXX_ENC_AVX2 inline __m256i base64_decode_block(const unsigned char* src, __m256i& out) noexcept {
   // Bit per high nibble: 2, 3, 4 or 6, 5, 7, anything else; bits per low
   // nibble: the high nibbles for which it makes no digit.
   const __m256i lut_hi = _mm256_setr_epi8(0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20, 0x20, 0x20, 0x20,
@@ -133,34 +133,52 @@ NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, 
   const __m256i lut_lo = _mm256_setr_epi8(0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3A, 0x3B,
                                           0x3A, 0x3B, 0x32, 0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21,
                                           0x23, 0x3A, 0x3B, 0x3A, 0x3B, 0x32);
-  // Offset per high nibble: '0'-'9' +4, 'A'-'Z' -65, 'a'-'z' -71 (the four
-  // symbols are blended in after).
+  // Offset per high nibble: '0'-'9' +4, 'A'-'Z' -65, 'a'-'z' -71.
   const __m256i lut_shift = _mm256_setr_epi8(0, 0, 0, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, -65,
                                              -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(in, 4), nibble);
+  const __m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, _mm256_and_si256(in, nibble)),
+                                       _mm256_shuffle_epi8(lut_hi, hi));
+  // High nibble 2 holds the symbols '+' '-' '/', told apart by the low nibble;
+  // '_' is the one symbol among the letters.
+  const __m256i lut_shift2 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62 - '+', 0, 62 - '-', 0,
+                                              63 - '/', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62 - '+', 0,
+                                              62 - '-', 0, 63 - '/');
+  __m256i shift = _mm256_shuffle_epi8(lut_shift, hi);
+  shift = _mm256_blendv_epi8(shift, _mm256_shuffle_epi8(lut_shift2, _mm256_and_si256(in, nibble)),
+                             _mm256_cmpeq_epi8(hi, _mm256_set1_epi8(2)));
+  shift = _mm256_add_epi8(shift, _mm256_and_si256(_mm256_cmpeq_epi8(in, _mm256_set1_epi8('_')),
+                                                  _mm256_set1_epi8(63 - ('_' - 65))));
+  const __m256i v = _mm256_add_epi8(in, shift);
+  // Four 6-bit values per 32-bit word into 24 bits, then the bytes in order.
+  const __m256i ab_cd = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+  const __m256i abcd = _mm256_madd_epi16(ab_cd, _mm256_set1_epi32(0x00011000));
   const __m256i pack_shuffle = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5,
                                                 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
-  const __m256i pack_lanes = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
+  out = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(abcd, pack_shuffle), _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7));
+  return bad;
+}
+
+NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, const unsigned char* src,
+                                                            std::size_t groups) noexcept {
   std::size_t g = 0;
-  for (; g + 8 <= groups; g += 8, src += 32, dst += 24) {
-    const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(in, 4), nibble);
-    const __m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, _mm256_and_si256(in, nibble)),
-                                         _mm256_shuffle_epi8(lut_hi, hi));
+  // Two blocks a step, each stored whole (its last 8 bytes are overwritten
+  // by the next) while there is room for that.
+  for (; g + 22 <= groups; g += 16, src += 64, dst += 48) {
+    __m256i a, b;
+    const __m256i bad = _mm256_or_si256(base64_decode_block(src, a), base64_decode_block(src + 32, b));
     if (!_mm256_testz_si256(bad, bad)) break;
-    __m256i v = _mm256_add_epi8(in, _mm256_shuffle_epi8(lut_shift, hi));
-    const __m256i is62 = _mm256_or_si256(_mm256_cmpeq_epi8(in, _mm256_set1_epi8('+')),
-                                         _mm256_cmpeq_epi8(in, _mm256_set1_epi8('-')));
-    const __m256i is63 = _mm256_or_si256(_mm256_cmpeq_epi8(in, _mm256_set1_epi8('/')),
-                                         _mm256_cmpeq_epi8(in, _mm256_set1_epi8('_')));
-    v = _mm256_blendv_epi8(v, _mm256_set1_epi8(62), is62);
-    v = _mm256_blendv_epi8(v, _mm256_set1_epi8(63), is63);
-    // Four 6-bit values per 32-bit word into 24 bits, then the bytes in order.
-    const __m256i ab_cd = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
-    const __m256i abcd = _mm256_madd_epi16(ab_cd, _mm256_set1_epi32(0x00011000));
-    const __m256i out = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(abcd, pack_shuffle), pack_lanes);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(out));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 16), _mm256_extracti128_si256(out, 1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), a);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 24), b);
+  }
+  for (; g + 8 <= groups; g += 8, src += 32, dst += 24) {
+    __m256i a;
+    const __m256i bad = base64_decode_block(src, a);
+    if (!_mm256_testz_si256(bad, bad)) break;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(a));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 16), _mm256_extracti128_si256(a, 1));
   }
   return g;
 }
