@@ -128,10 +128,13 @@ int main(int argc, char** argv) {
     add("base64 encode", raw.size(), [&] { return net::string_decoder(encoding::base64).end(bytes(raw)).size(); });
     add("base64url encode", raw.size(), [&] { return net::string_decoder(encoding::base64url).end(bytes(raw)).size(); });
     add("hex encode", raw.size(), [&] { return net::string_decoder(encoding::hex).end(bytes(raw)).size(); });
-    for (auto [k, b] : {std::pair<const char*, const std::string*>{"ascii", &ascii}, {"mixed", &mixed}, {"invalid", &invalid}}) {
+    for (const auto& kb : {std::pair<const char*, const std::string*>{"ascii", &ascii}, {"mixed", &mixed},
+                           {"invalid", &invalid}}) {
       // One netxx call stands for both of Node's ways (the same rate twice,
       // so the rows pair up with encoding_bench.js).
-      const double r = rate(b->size(), [&] { return net::string_decoder().write(bytes(*b)).size(); });
+      const char* k = kb.first;
+      const std::string& b = *kb.second;
+      const double r = rate(b.size(), [&] { return net::string_decoder().write(bytes(b)).size(); });
       rows.push_back({fmt::format("utf8 decode {} (StringDecoder)", k), size, r});
       rows.push_back({fmt::format("utf8 decode {} (toString)", k), size, r});
     }

@@ -124,40 +124,36 @@ inline std::size_t base64_decode_groups_scalar(unsigned char* dst, const unsigne
 // nibbles of each character classify it, a per-high-nibble offset makes the
 // letters and digits, and '+' '-' '/' '_' are set apart. The bytes go to the
 // first 24 bytes of `out`; the result is non-zero when a character is no digit.
-NETXX_ENC_AVX2 inline __m256i base64_decode_block(const unsigned char* src, __m256i& out) noexcept {
+NETXX_ENC_AVX2 inline v32c base64_decode_block(const unsigned char* src, v32c& out) noexcept {
   // Bit per high nibble: 2, 3, 4 or 6, 5, 7, anything else; bits per low
   // nibble: the high nibbles for which it makes no digit.
-  const __m256i lut_hi = _mm256_setr_epi8(0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20, 0x20, 0x20, 0x20,
-                                          0x20, 0x20, 0x20, 0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20,
-                                          0x20, 0x20, 0x20, 0x20, 0x20, 0x20);
-  const __m256i lut_lo = _mm256_setr_epi8(0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3A, 0x3B,
-                                          0x3A, 0x3B, 0x32, 0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21,
-                                          0x23, 0x3A, 0x3B, 0x3A, 0x3B, 0x32);
-  // Offset per high nibble: '0'-'9' +4, 'A'-'Z' -65, 'a'-'z' -71.
-  const __m256i lut_shift = _mm256_setr_epi8(0, 0, 0, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, -65,
-                                             -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
-  const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(in, 4), nibble);
-  const __m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, _mm256_and_si256(in, nibble)),
-                                       _mm256_shuffle_epi8(lut_hi, hi));
-  // High nibble 2 holds the symbols '+' '-' '/', told apart by the low nibble;
+  const v32c lut_hi = {0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+                       0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20};
+  const v32c lut_lo = {0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3A, 0x3B, 0x3A, 0x3B, 0x32,
+                       0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3A, 0x3B, 0x3A, 0x3B, 0x32};
+  // Offset per high nibble: '0'-'9' +4, 'A'-'Z' -65, 'a'-'z' -71. High
+  // nibble 2 holds the symbols '+' '-' '/', told apart by the low nibble;
   // '_' is the one symbol among the letters.
-  const __m256i lut_shift2 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62 - '+', 0, 62 - '-', 0,
-                                              63 - '/', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62 - '+', 0,
-                                              62 - '-', 0, 63 - '/');
-  __m256i shift = _mm256_shuffle_epi8(lut_shift, hi);
-  shift = _mm256_blendv_epi8(shift, _mm256_shuffle_epi8(lut_shift2, _mm256_and_si256(in, nibble)),
-                             _mm256_cmpeq_epi8(hi, _mm256_set1_epi8(2)));
-  shift = _mm256_add_epi8(shift, _mm256_and_si256(_mm256_cmpeq_epi8(in, _mm256_set1_epi8('_')),
-                                                  _mm256_set1_epi8(63 - ('_' - 65))));
-  const __m256i v = _mm256_add_epi8(in, shift);
-  // Four 6-bit values per 32-bit word into 24 bits, then the bytes in order.
-  const __m256i ab_cd = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
-  const __m256i abcd = _mm256_madd_epi16(ab_cd, _mm256_set1_epi32(0x00011000));
-  const __m256i pack_shuffle = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5,
-                                                4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
-  out = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(abcd, pack_shuffle), _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7));
+  const v32c lut_shift = {0, 0, 0, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0,
+                          0, 0, 0, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0};
+  constexpr char p = 62 - '+', m = 62 - '-', s = 63 - '/';
+  const v32c lut_shift2 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p, 0, m, 0, s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p, 0, m, 0, s};
+  const v32c in = load32(src);
+  const v32c hi = high_nibbles(in), lo = in & splat8(0x0F);
+  const v32c bad = lookup(lut_lo, lo) & lookup(lut_hi, hi);
+  const v32c h2 = reinterpret_cast<v32c>(hi == splat8(2));
+  const v32c shift = (lookup(lut_shift, hi) & ~h2) | (lookup(lut_shift2, lo) & h2);
+  const v32c v = in + shift + (reinterpret_cast<v32c>(in == splat8('_')) & splat8(63 - ('_' - 65)));
+  // Four 6-bit values per 32-bit word into 24 bits (_mm256_maddubs_epi16,
+  // _mm256_madd_epi16), then the bytes in order (_mm256_shuffle_epi8,
+  // _mm256_permutevar8x32_epi32).
+  const v16s ab_cd = madd_bytes(v, splat32(0x01400140));
+  const v8i abcd = __builtin_ia32_pmaddwd256(ab_cd, reinterpret_cast<v16s>(splat32(0x00011000)));
+  const v32c pack = {2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+                     2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1};
+  const v8i lanes = {0, 1, 2, 4, 5, 6, 3, 7};
+  out = reinterpret_cast<v32c>(
+      __builtin_ia32_permvarsi256(reinterpret_cast<v8i>(lookup(reinterpret_cast<v32c>(abcd), pack)), lanes));
   return bad;
 }
 
@@ -167,18 +163,15 @@ NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, 
   // Two blocks a step, each stored whole (its last 8 bytes are overwritten
   // by the next) while there is room for that.
   for (; g + 22 <= groups; g += 16, src += 64, dst += 48) {
-    __m256i a, b;
-    const __m256i bad = _mm256_or_si256(base64_decode_block(src, a), base64_decode_block(src + 32, b));
-    if (!_mm256_testz_si256(bad, bad)) break;
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), a);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 24), b);
+    v32c a, b;
+    if (!all_zero(base64_decode_block(src, a) | base64_decode_block(src + 32, b))) break;
+    std::memcpy(dst, &a, 32);
+    std::memcpy(dst + 24, &b, 32);
   }
   for (; g + 8 <= groups; g += 8, src += 32, dst += 24) {
-    __m256i a;
-    const __m256i bad = base64_decode_block(src, a);
-    if (!_mm256_testz_si256(bad, bad)) break;
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(a));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 16), _mm256_extracti128_si256(a, 1));
+    v32c a;
+    if (!all_zero(base64_decode_block(src, a))) break;
+    std::memcpy(dst, &a, 24);
   }
   return g;
 }
@@ -199,28 +192,33 @@ inline std::size_t base64_decode_groups(unsigned char* dst, const unsigned char*
 // bytes per step. Returns the bytes consumed (a multiple of 24).
 NETXX_ENC_AVX2 inline std::size_t base64_encode_avx2(char* dst, const unsigned char* src, std::size_t n,
                                                      bool url) noexcept {
-  const __m256i spread = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10, 1, 0, 2, 1, 4, 3, 5, 4, 7,
-                                          6, 8, 7, 10, 9, 11, 10);
+  const v32c spread = {1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
+                       1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10};
   const char s62 = static_cast<char>((url ? '-' : '+') - 62), s63 = static_cast<char>((url ? '_' : '/') - 63);
-  const char l = 'a' - 26, d = '0' - 52;
-  const __m256i shift = _mm256_setr_epi8(l, d, d, d, d, d, d, d, d, d, d, s62, s63, 'A', 0, 0, l, d, d, d, d, d, d, d,
-                                         d, d, d, s62, s63, 'A', 0, 0);
+  constexpr char l = 'a' - 26, d = '0' - 52;
+  const v32c shift = {l, d, d, d, d, d, d, d, d, d, d, s62, s63, 'A', 0, 0,
+                      l, d, d, d, d, d, d, d, d, d, d, s62, s63, 'A', 0, 0};
   std::size_t i = 0;
   for (; i + 28 <= n; i += 24, dst += 32) {
-    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 12));
-    const __m256i in = _mm256_shuffle_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1), spread);
-    // Each 32-bit word holds bytes b1 b0 b2 b1: pick the four 6-bit fields.
-    const __m256i t0 = _mm256_and_si256(in, _mm256_set1_epi32(0x0FC0FC00));
-    const __m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
-    const __m256i t2 = _mm256_and_si256(in, _mm256_set1_epi32(0x003F03F0));
-    const __m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
-    const __m256i idx = _mm256_or_si256(t1, t3);
+    // Bytes 0-11 in the low lane, 12-23 in the high one (_mm256_inserti128_si256),
+    // each 32-bit word then b1 b0 b2 b1 (_mm256_shuffle_epi8).
+    v16c lo, hi;
+    std::memcpy(&lo, src + i, 16);
+    std::memcpy(&hi, src + i + 12, 16);
+    const v32c in = lookup(__builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                                                   18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31),
+                           spread);
+    // The four 6-bit fields, each in its own byte (_mm256_mulhi_epu16, _mm256_mullo_epi16).
+    const v16s t1 = __builtin_ia32_pmulhuw256(reinterpret_cast<v16s>(in & splat32(0x0FC0FC00)),
+                                              reinterpret_cast<v16s>(splat32(0x04000040)));
+    const v16u t3 = reinterpret_cast<v16u>(in & splat32(0x003F03F0)) * reinterpret_cast<v16u>(splat32(0x01000010));
+    const v32c idx = reinterpret_cast<v32c>(t1) | reinterpret_cast<v32c>(t3);
     // 0-25 -> 13 ('A'), 26-51 -> 0, 52-61 -> 1..10, 62 -> 11, 63 -> 12.
-    __m256i k = _mm256_subs_epu8(idx, _mm256_set1_epi8(51));
-    k = _mm256_or_si256(k, _mm256_and_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(26), idx), _mm256_set1_epi8(13)));
-    const __m256i out = _mm256_add_epi8(_mm256_shuffle_epi8(shift, k), idx);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), out);
+    const v32s sidx = reinterpret_cast<v32s>(idx);
+    const v32c k = ((idx - splat8(51)) & reinterpret_cast<v32c>(sidx > 51)) |
+                   (reinterpret_cast<v32c>(sidx < 26) & splat8(13));
+    const v32c out = lookup(shift, k) + idx;
+    std::memcpy(dst, &out, 32);
   }
   return i;
 }
@@ -257,19 +255,18 @@ NETXX_ENC_AVX2 inline std::size_t hex_decode_avx2(unsigned char* dst, const unsi
                                                   std::size_t pairs) noexcept {
   std::size_t i = 0;
   for (; i + 16 <= pairs; i += 16) {
-    const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * i));
-    const __m256i lower = _mm256_or_si256(in, _mm256_set1_epi8(0x20));
     // Signed compares: bytes from 0x80 up are negative, so no digit.
-    const __m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(in, _mm256_set1_epi8('0' - 1)),
-                                           _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), in));
-    const __m256i letter = _mm256_and_si256(_mm256_cmpgt_epi8(lower, _mm256_set1_epi8('a' - 1)),
-                                            _mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), lower));
-    if (_mm256_movemask_epi8(_mm256_or_si256(digit, letter)) != -1) break;
-    const __m256i v = _mm256_blendv_epi8(_mm256_sub_epi8(lower, _mm256_set1_epi8('a' - 10)),
-                                         _mm256_sub_epi8(in, _mm256_set1_epi8('0')), digit);
-    const __m256i words = _mm256_maddubs_epi16(v, _mm256_set1_epi16(0x0110));  // high digit * 16 + low digit
-    const __m256i bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(words, words), 0x08);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_castsi256_si128(bytes));
+    const v32s in = reinterpret_cast<v32s>(load32(src + 2 * i));
+    const v32s lower = in | static_cast<signed char>(0x20);
+    const v32c digit = reinterpret_cast<v32c>((in >= '0') & (in <= '9'));
+    const v32c letter = reinterpret_cast<v32c>((lower >= 'a') & (lower <= 'f'));
+    if (high_bits(digit | letter) != 0xFFFFFFFFu) break;
+    const v32c v = (reinterpret_cast<v32c>(in - '0') & digit) | (reinterpret_cast<v32c>(lower - ('a' - 10)) & ~digit);
+    // High digit * 16 + low digit per pair (_mm256_maddubs_epi16), to bytes
+    // (_mm256_packus_epi16), the two lanes' halves together (_mm256_permute4x64_epi64).
+    const v16s words = madd_bytes(v, reinterpret_cast<v32c>(v16s{} + 0x0110));
+    const v4q bytes = __builtin_ia32_permdi256(reinterpret_cast<v4q>(__builtin_ia32_packuswb256(words, words)), 0x08);
+    std::memcpy(dst + i, &bytes, 16);
   }
   return i;
 }

@@ -17,10 +17,6 @@
 
 #include "encoding_simd.hpp"
 
-#if NETXX_ENC_X86
-#include <emmintrin.h>
-#endif
-
 NETXX_BEGIN_NAMESPACE
 
 namespace detail::enc {
@@ -35,11 +31,12 @@ inline bool ascii8(const unsigned char* p) noexcept {
 // Index of the first byte at or after i with its high bit set (or n).
 inline std::size_t skip_ascii(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
 #if NETXX_ENC_X86
-  for (; i + 32 <= n; i += 32) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
-    if (const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(a)) |
-                           static_cast<unsigned>(_mm_movemask_epi8(b)) << 16)
+  for (; i + 32 <= n; i += 32) {  // SSE2's _mm_movemask_epi8 on two 16-byte loads
+    v16c a, b;
+    std::memcpy(&a, p + i, 16);
+    std::memcpy(&b, p + i + 16, 16);
+    if (const unsigned m = static_cast<unsigned>(__builtin_ia32_pmovmskb128(a)) |
+                           static_cast<unsigned>(__builtin_ia32_pmovmskb128(b)) << 16)
       return i + static_cast<std::size_t>(__builtin_ctz(m));
   }
 #endif
@@ -112,92 +109,84 @@ inline std::size_t utf8_boundary(const unsigned char* p, std::size_t b) noexcept
 }
 
 #if NETXX_ENC_X86
-// The 32 bytes ending N bytes before `in`'s last byte (prev's tail, then in).
+// The 32 bytes ending N bytes before `in`'s last byte (prev's tail, then in):
+// _mm256_alignr_epi8(in, _mm256_permute2x128_si256(prev, in, 0x21), 16 - N).
 template <int N>
-NETXX_ENC_AVX2 inline __m256i utf8_prev(__m256i in, __m256i prev) noexcept {
-  return _mm256_alignr_epi8(in, _mm256_permute2x128_si256(prev, in, 0x21), 16 - N);
+NETXX_ENC_AVX2 inline v32c utf8_prev(v32c in, v32c prev) noexcept {
+  const v4q mid = __builtin_ia32_permti256(reinterpret_cast<v4q>(prev), reinterpret_cast<v4q>(in), 0x21);
+#if defined(__clang__)
+  return __builtin_ia32_palignr256(in, reinterpret_cast<v32c>(mid), 16 - N);
+#else
+  return reinterpret_cast<v32c>(__builtin_ia32_palignr256(reinterpret_cast<v4q>(in), mid, (16 - N) * 8));
+#endif
 }
 
 // Non-zero where the bytes of `in` (after `prev`) cannot be UTF-8.
-NETXX_ENC_AVX2 inline __m256i utf8_errors(__m256i in, __m256i prev) noexcept {
+NETXX_ENC_AVX2 inline v32c utf8_errors(v32c in, v32c prev) noexcept {
   // Error classes of a pair (byte before, byte), as in simdjson's lookup4.
-  constexpr char too_short = 1 << 0;   // lead then ASCII, or lead then lead
-  constexpr char too_long = 1 << 1;    // ASCII then continuation
-  constexpr char overlong_3 = 1 << 2;  // E0 80..9F
-  constexpr char too_large = 1 << 3;   // F4 90..BF, F5..FF 90..BF
-  constexpr char surrogate = 1 << 4;   // ED A0..BF
-  constexpr char overlong_2 = 1 << 5;  // C0..C1 continuation
+  constexpr char too_short = 1 << 0;       // lead then ASCII, or lead then lead
+  constexpr char too_long = 1 << 1;        // ASCII then continuation
+  constexpr char overlong_3 = 1 << 2;      // E0 80..9F
+  constexpr char too_large = 1 << 3;       // F4 90..BF, F5..FF 90..BF
+  constexpr char surrogate = 1 << 4;       // ED A0..BF
+  constexpr char overlong_2 = 1 << 5;      // C0..C1 continuation
   constexpr char too_large_1000 = 1 << 6;  // F5..FF 80..8F
   constexpr char overlong_4 = 1 << 6;      // F0 80..8F
   constexpr char two_conts = static_cast<char>(1 << 7);  // continuation then continuation
   constexpr char carry = too_short | too_long | two_conts;
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
-  const __m256i prev1 = utf8_prev<1>(in, prev);
-  const __m256i byte_1_high = _mm256_shuffle_epi8(
-      _mm256_setr_epi8(too_long, too_long, too_long, too_long, too_long, too_long, too_long, too_long, two_conts,
-                       two_conts, two_conts, two_conts, too_short | overlong_2, too_short,
-                       too_short | overlong_3 | surrogate, too_short | too_large | too_large_1000 | overlong_4,
-                       too_long, too_long, too_long, too_long, too_long, too_long, too_long, too_long, two_conts,
-                       two_conts, two_conts, two_conts, too_short | overlong_2, too_short,
-                       too_short | overlong_3 | surrogate, too_short | too_large | too_large_1000 | overlong_4),
-      _mm256_and_si256(_mm256_srli_epi16(prev1, 4), nibble));
-  constexpr char l_big = carry | too_large | too_large_1000;
-  const __m256i byte_1_low = _mm256_shuffle_epi8(
-      _mm256_setr_epi8(carry | overlong_3 | overlong_2 | overlong_4, carry | overlong_2, carry, carry,
-                       carry | too_large, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big | surrogate,
-                       l_big, l_big, carry | overlong_3 | overlong_2 | overlong_4, carry | overlong_2, carry, carry,
-                       carry | too_large, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_big | surrogate,
-                       l_big, l_big),
-      _mm256_and_si256(prev1, nibble));
+  constexpr char h_c0 = too_short | overlong_2, h_e0 = too_short | overlong_3 | surrogate;
+  constexpr char h_f0 = too_short | too_large | too_large_1000 | overlong_4;
+  constexpr char l_0 = carry | overlong_3 | overlong_2 | overlong_4, l_1 = carry | overlong_2;
+  constexpr char l_4 = carry | too_large, l_big = carry | too_large | too_large_1000, l_d = l_big | surrogate;
   constexpr char c80 = too_long | overlong_2 | two_conts | overlong_3 | too_large_1000 | overlong_4;
   constexpr char c90 = too_long | overlong_2 | two_conts | overlong_3 | too_large;
   constexpr char ca0 = too_long | overlong_2 | two_conts | surrogate | too_large;
-  const __m256i byte_2_high = _mm256_shuffle_epi8(
-      _mm256_setr_epi8(too_short, too_short, too_short, too_short, too_short, too_short, too_short, too_short, c80,
-                       c90, ca0, ca0, too_short, too_short, too_short, too_short, too_short, too_short, too_short,
-                       too_short, too_short, too_short, too_short, too_short, c80, c90, ca0, ca0, too_short,
-                       too_short, too_short, too_short),
-      _mm256_and_si256(_mm256_srli_epi16(in, 4), nibble));
-  const __m256i special = _mm256_and_si256(_mm256_and_si256(byte_1_high, byte_1_low), byte_2_high);
+  constexpr char tl = too_long, tc = two_conts, ts = too_short;
+  const v32c byte_1_high = {tl, tl, tl, tl, tl, tl, tl, tl, tc, tc, tc, tc, h_c0, ts, h_e0, h_f0,
+                            tl, tl, tl, tl, tl, tl, tl, tl, tc, tc, tc, tc, h_c0, ts, h_e0, h_f0};
+  const v32c byte_1_low = {l_0,   l_1,   carry, carry, l_4,   l_big, l_big, l_big, l_big, l_big, l_big,
+                           l_big, l_big, l_d,   l_big, l_big, l_0,   l_1,   carry, carry, l_4,   l_big,
+                           l_big, l_big, l_big, l_big, l_big, l_big, l_big, l_d,   l_big, l_big};
+  const v32c byte_2_high = {ts, ts, ts, ts, ts, ts, ts, ts, c80, c90, ca0, ca0, ts, ts, ts, ts,
+                            ts, ts, ts, ts, ts, ts, ts, ts, c80, c90, ca0, ca0, ts, ts, ts, ts};
+  const v32c prev1 = utf8_prev<1>(in, prev);
+  const v32c special = lookup(byte_1_high, high_nibbles(prev1)) & lookup(byte_1_low, prev1 & splat8(0x0F)) &
+                       lookup(byte_2_high, high_nibbles(in));
   // Bytes 2 and 3 after a 3- or 4-byte lead must be continuations: bit 7 of
   // `special` says a continuation follows a continuation; the two must agree.
-  const __m256i third = _mm256_subs_epu8(utf8_prev<2>(in, prev), _mm256_set1_epi8(static_cast<char>(0xE0 - 0x80)));
-  const __m256i fourth = _mm256_subs_epu8(utf8_prev<3>(in, prev), _mm256_set1_epi8(static_cast<char>(0xF0 - 0x80)));
-  const __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8(static_cast<char>(0x80)));
-  return _mm256_xor_si256(must, special);
+  const v32c third = reinterpret_cast<v32c>(reinterpret_cast<v32u>(utf8_prev<2>(in, prev)) >= 0xE0);
+  const v32c fourth = reinterpret_cast<v32c>(reinterpret_cast<v32u>(utf8_prev<3>(in, prev)) >= 0xF0);
+  return ((third | fourth) & splat8(0x80)) ^ special;
 }
 
 // Non-zero when the 32 bytes end inside a character.
-NETXX_ENC_AVX2 inline __m256i utf8_incomplete(__m256i in) noexcept {
-  const char m = static_cast<char>(0xFF);
-  return _mm256_subs_epu8(in, _mm256_setr_epi8(m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m,
-                                               m, m, m, m, m, m, static_cast<char>(0xF0 - 1),
-                                               static_cast<char>(0xE0 - 1), static_cast<char>(0xC0 - 1)));
+NETXX_ENC_AVX2 inline v32c utf8_incomplete(v32c in) noexcept {
+  constexpr unsigned char m = 0xFF;
+  const v32u max = {m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m,
+                    0xF0 - 1, 0xE0 - 1, 0xC0 - 1};
+  return reinterpret_cast<v32c>(reinterpret_cast<v32u>(in) > max);
 }
 
 // The valid prefix, AVX2: a character boundary at or before the first
 // invalid sequence (up to one block before it), or n.
 NETXX_ENC_AVX2 inline std::size_t utf8_valid_prefix_avx2(const unsigned char* p, std::size_t n) noexcept {
-  __m256i prev = _mm256_setzero_si256(), incomplete = _mm256_setzero_si256();
+  v32c prev{}, incomplete{};
   std::size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    if (_mm256_movemask_epi8(in) == 0) {  // ASCII: only a character cut by it is wrong
-      if (!_mm256_testz_si256(incomplete, incomplete)) return utf8_boundary(p, i);
+    const v32c in = load32(p + i);
+    if (high_bits(in) == 0) {  // ASCII: only a character cut by it is wrong
+      if (!all_zero(incomplete)) return utf8_boundary(p, i);
     } else {
-      const __m256i err = utf8_errors(in, prev);
-      if (!_mm256_testz_si256(err, err)) return utf8_boundary(p, i);
+      if (!all_zero(utf8_errors(in, prev))) return utf8_boundary(p, i);
       incomplete = utf8_incomplete(in);
     }
     prev = in;
   }
   if (i < n) {  // the tail, padded with NULs: a character cut by the end meets one
-    alignas(32) unsigned char last[32] = {};
+    unsigned char last[32] = {};
     std::memcpy(last, p + i, n - i);
-    const __m256i in = _mm256_load_si256(reinterpret_cast<const __m256i*>(last));
-    const __m256i err = utf8_errors(in, prev);
-    if (!_mm256_testz_si256(err, err)) return utf8_boundary(p, i);
-  } else if (!_mm256_testz_si256(incomplete, incomplete)) {
+    if (!all_zero(utf8_errors(load32(last), prev))) return utf8_boundary(p, i);
+  } else if (!all_zero(incomplete)) {
     return utf8_boundary(p, n);
   }
   return n;
