@@ -11,6 +11,7 @@
 // overlong, surrogate, above U+10FFFF), plus a check that the bytes two and
 // three places after a 3- or 4-byte lead are continuations.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -86,14 +87,81 @@ inline utf8_step utf8_next(const unsigned char* p, std::size_t n) noexcept {
   return {static_cast<std::uint8_t>(need + 1), true, cp};
 }
 
-// The valid prefix, scalar: exactly where the first invalid sequence starts.
-inline std::size_t utf8_valid_prefix_scalar(const unsigned char* p, std::size_t n) noexcept {
-  for (std::size_t i = 0; (i = skip_ascii(p, i, n)) < n;) {
-    const utf8_step s = utf8_next(p + i, n - i);
-    if (!s.valid) return i;
-    i += s.len;
+// The UTF-8 automaton (RFC 3629's table of well-formed sequences) as a
+// shift DFA: a state is a multiple of 6, and the 64-bit row of a byte holds
+// at bit `state` the 6-bit next state, so a step is a shift and a mask whose
+// table load does not wait for the previous step.
+namespace utf8_dfa {
+enum : unsigned {
+  accept = 0,       // between characters
+  cont1 = 6,        // one continuation byte to go
+  cont2 = 12,       // two
+  after_e0 = 18,    // A0..BF, then one more
+  after_ed = 24,    // 80..9F (no surrogates), then one more
+  cont3 = 30,       // three
+  after_f0 = 36,    // 90..BF, then two more
+  after_f4 = 42,    // 80..8F (nothing above U+10FFFF), then two more
+  reject = 48,      // and stays there
+};
+
+constexpr std::array<std::uint64_t, 256> make_rows() noexcept {
+  std::array<std::uint64_t, 256> rows{};
+  for (unsigned b = 0; b < 256; ++b) {
+    auto next = [b](unsigned state) -> unsigned {
+      auto in = [b](unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
+      switch (state) {
+        case accept:
+          if (in(0x00, 0x7F)) return accept;
+          if (in(0xC2, 0xDF)) return cont1;
+          if (b == 0xE0) return after_e0;
+          if (b == 0xED) return after_ed;
+          if (in(0xE1, 0xEF)) return cont2;
+          if (b == 0xF0) return after_f0;
+          if (in(0xF1, 0xF3)) return cont3;
+          if (b == 0xF4) return after_f4;
+          return reject;
+        case cont1: return in(0x80, 0xBF) ? accept : reject;
+        case cont2: return in(0x80, 0xBF) ? cont1 : reject;
+        case after_e0: return in(0xA0, 0xBF) ? cont1 : reject;
+        case after_ed: return in(0x80, 0x9F) ? cont1 : reject;
+        case cont3: return in(0x80, 0xBF) ? cont2 : reject;
+        case after_f0: return in(0x90, 0xBF) ? cont2 : reject;
+        case after_f4: return in(0x80, 0x8F) ? cont2 : reject;
+        default: return reject;
+      }
+    };
+    for (unsigned state = 0; state <= reject; state += 6) rows[b] |= std::uint64_t{next(state)} << state;
   }
-  return n;
+  return rows;
+}
+inline constexpr auto rows = make_rows();
+}  // namespace utf8_dfa
+
+// Where the character in progress at b started (b itself between characters).
+inline std::size_t utf8_char_start(const unsigned char* p, std::size_t b, unsigned state) noexcept {
+  if (state == utf8_dfa::accept) return b;
+  while (b > 0 && (p[b - 1] & 0xC0) == 0x80) --b;
+  return b > 0 ? b - 1 : 0;
+}
+
+// The valid prefix, scalar: a character boundary at or before the first
+// invalid sequence (within 16 bytes of it), or n. The automaton runs over
+// blocks of 16 bytes without a branch per byte (reject is a trap state, so
+// one test per block says whether the block went wrong).
+inline std::size_t utf8_valid_prefix_scalar(const unsigned char* p, std::size_t n) noexcept {
+  const std::uint64_t* rows = utf8_dfa::rows.data();
+  std::size_t i = 0;
+  unsigned state = utf8_dfa::accept;
+  for (; i + 16 <= n; i += 16) {
+    if (state == utf8_dfa::accept && ascii8(p + i) && ascii8(p + i + 8)) continue;
+    const unsigned before = state;
+    for (std::size_t k = 0; k < 16; ++k) state = static_cast<unsigned>(rows[p[i + k]] >> state) & 63;
+    if (state == utf8_dfa::reject) return utf8_char_start(p, i, before);
+  }
+  const unsigned before = state;
+  for (std::size_t k = i; k < n; ++k) state = static_cast<unsigned>(rows[p[k]] >> state) & 63;
+  if (state == utf8_dfa::reject) return utf8_char_start(p, i, before);
+  return state == utf8_dfa::accept ? n : utf8_char_start(p, n, state);
 }
 
 // Bytes [0, b) passed the block checks, so they are whole characters but for
@@ -194,8 +262,8 @@ NETXX_ENC_AVX2 inline std::size_t utf8_valid_prefix_avx2(const unsigned char* p,
 #endif
 
 // The length of a prefix of p made of whole valid characters that ends at or
-// before the first invalid sequence (exactly there with the scalar kernel);
-// n when p is valid UTF-8.
+// before the first invalid sequence (a block or less before it); n when p is
+// valid UTF-8.
 inline std::size_t utf8_valid_prefix(const unsigned char* p, std::size_t n) noexcept {
 #if NETXX_ENC_X86
   if (use_avx2()) return utf8_valid_prefix_avx2(p, n);
