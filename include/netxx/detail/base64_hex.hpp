@@ -131,19 +131,19 @@ NETXX_ENC_AVX2 inline v32c base64_decode_block(const unsigned char* src, v32c& o
                        0x20, 0x20, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20};
   const v32c lut_lo = {0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3A, 0x3B, 0x3A, 0x3B, 0x32,
                        0x25, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x23, 0x3A, 0x3B, 0x3A, 0x3B, 0x32};
-  // Offset per high nibble: '0'-'9' +4, 'A'-'Z' -65, 'a'-'z' -71. High
-  // nibble 2 holds the symbols '+' '-' '/', told apart by the low nibble;
-  // '_' is the one symbol among the letters.
-  const v32c lut_shift = {0, 0, 0, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0,
-                          0, 0, 0, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0};
-  constexpr char p = 62 - '+', m = 62 - '-', s = 63 - '/';
-  const v32c lut_shift2 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p, 0, m, 0, s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p, 0, m, 0, s};
+  // The offset to add is one table lookup at (high nibble) ^ adjust[low
+  // nibble]: adjust is 0 but for low nibbles D and F, and moves the
+  // characters ending in them to slots of their own ('-' 'M' 'm' to 10 12 14,
+  // '/' 'O' '_' 'o' to 15 9 8 11), so that '0'-'9' get +4 (slot 3), 'A'-'Z'
+  // -65, 'a'-'z' -71, '+' 19, '-' 17, '/' 16, '_' -32. (Characters that are
+  // no digit were found above; whatever they get is not used.)
+  const v32c adjust = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0xD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0xD};
+  const v32c offsets = {0,   0,   19,  4,   -65, -65, -71, -71, -32, -65, 17,  -71, -65, 0,   -71, 16,
+                        0,   0,   19,  4,   -65, -65, -71, -71, -32, -65, 17,  -71, -65, 0,   -71, 16};
   const v32c in = load32(src);
   const v32c hi = high_nibbles(in), lo = in & splat8(0x0F);
   const v32c bad = lookup(lut_lo, lo) & lookup(lut_hi, hi);
-  const v32c h2 = reinterpret_cast<v32c>(hi == splat8(2));
-  const v32c shift = (lookup(lut_shift, hi) & ~h2) | (lookup(lut_shift2, lo) & h2);
-  const v32c v = in + shift + (reinterpret_cast<v32c>(in == splat8('_')) & splat8(63 - ('_' - 65)));
+  const v32c v = in + lookup(offsets, hi ^ lookup(adjust, lo));
   // Four 6-bit values per 32-bit word into 24 bits (_mm256_maddubs_epi16,
   // _mm256_madd_epi16), then the bytes in order (_mm256_shuffle_epi8,
   // _mm256_permutevar8x32_epi32).
