@@ -143,7 +143,7 @@ NETXX_ENC_AVX2 inline v32c base64_decode_block(const unsigned char* src, v32c& o
   const v32c in = load32(src);
   const v32c hi = high_nibbles(in), lo = in & splat8(0x0F);
   const v32c bad = lookup(lut_lo, lo) & lookup(lut_hi, hi);
-  const v32c v = in + lookup(offsets, hi ^ lookup(adjust, lo));
+  const v32c v = add8(in, lookup(offsets, hi ^ lookup(adjust, lo)));
   // Four 6-bit values per 32-bit word into 24 bits (_mm256_maddubs_epi16,
   // _mm256_madd_epi16), then the bytes in order (_mm256_shuffle_epi8,
   // _mm256_permutevar8x32_epi32).
@@ -215,9 +215,9 @@ NETXX_ENC_AVX2 inline std::size_t base64_encode_avx2(char* dst, const unsigned c
     const v32c idx = reinterpret_cast<v32c>(t1) | reinterpret_cast<v32c>(t3);
     // 0-25 -> 13 ('A'), 26-51 -> 0, 52-61 -> 1..10, 62 -> 11, 63 -> 12.
     const v32s sidx = reinterpret_cast<v32s>(idx);
-    const v32c k = ((idx - splat8(51)) & reinterpret_cast<v32c>(sidx > 51)) |
+    const v32c k = (sub8(idx, splat8(51)) & reinterpret_cast<v32c>(sidx > 51)) |
                    (reinterpret_cast<v32c>(sidx < 26) & splat8(13));
-    const v32c out = lookup(shift, k) + idx;
+    const v32c out = add8(lookup(shift, k), idx);
     std::memcpy(dst, &out, 32);
   }
   return i;
@@ -261,7 +261,8 @@ NETXX_ENC_AVX2 inline std::size_t hex_decode_avx2(unsigned char* dst, const unsi
     const v32c digit = reinterpret_cast<v32c>((in >= '0') & (in <= '9'));
     const v32c letter = reinterpret_cast<v32c>((lower >= 'a') & (lower <= 'f'));
     if (high_bits(digit | letter) != 0xFFFFFFFFu) break;
-    const v32c v = (reinterpret_cast<v32c>(in - '0') & digit) | (reinterpret_cast<v32c>(lower - ('a' - 10)) & ~digit);
+    const v32c v = (sub8(reinterpret_cast<v32c>(in), splat8('0')) & digit) |
+                   (sub8(reinterpret_cast<v32c>(lower), splat8('a' - 10)) & ~digit);
     // High digit * 16 + low digit per pair (_mm256_maddubs_epi16), to bytes
     // (_mm256_packus_epi16), the two lanes' halves together (_mm256_permute4x64_epi64).
     const v16s words = madd_bytes(v, reinterpret_cast<v32c>(v16s{} + 0x0110));

@@ -70,6 +70,14 @@ NETXX_ENC_AVX2 inline v32c load32(const void* p) noexcept {  // _mm256_loadu_si2
 }
 NETXX_ENC_AVX2 inline v32c splat8(int c) noexcept { return v32c{} + static_cast<char>(c); }  // _mm256_set1_epi8
 NETXX_ENC_AVX2 inline v32c splat32(int c) noexcept { return reinterpret_cast<v32c>(v8i{} + c); }  // _mm256_set1_epi32
+// Byte additions wrap, as the instructions do (in unsigned vectors, where
+// wrapping is defined; _mm256_add_epi8, _mm256_sub_epi8).
+NETXX_ENC_AVX2 inline v32c add8(v32c a, v32c b) noexcept {
+  return reinterpret_cast<v32c>(reinterpret_cast<v32u>(a) + reinterpret_cast<v32u>(b));
+}
+NETXX_ENC_AVX2 inline v32c sub8(v32c a, v32c b) noexcept {
+  return reinterpret_cast<v32c>(reinterpret_cast<v32u>(a) - reinterpret_cast<v32u>(b));
+}
 NETXX_ENC_AVX2 inline v32c lookup(v32c table, v32c index) noexcept {  // _mm256_shuffle_epi8
   return __builtin_ia32_pshufb256(table, index);
 }
