@@ -19,7 +19,10 @@
 ///    such bytes (`buffer.toString('utf8')`, the WHATWG decoder V8 uses): each
 ///    maximal invalid subsequence becomes one U+FFFD. Valid UTF-8 is taken as is.
 ///
-/// Standard library only; no I/O.
+/// Standard library only; no I/O. The bulk of base64, hex and UTF-8 runs in
+/// the kernels of detail/base64_hex.hpp and detail/utf8.hpp (AVX2 when the CPU
+/// has it, else scalar; detail/encoding_simd.hpp decides); what Node decodes
+/// leniently is decoded here step by step, from the first group that needs it.
 
 #include <array>
 #include <concepts>

@@ -188,36 +188,58 @@ inline std::size_t base64_decode_groups(unsigned char* dst, const unsigned char*
 // ---- base64 encoding: groups of three bytes --------------------------------------
 
 #if NETXX_ENC_X86
-// 24 bytes to 32 characters at a time (Muła and Lemire, as above); reads 28
-// bytes per step. Returns the bytes consumed (a multiple of 24).
+// 24 bytes (each 32-bit word holding b1 b0 b2 b1 of a group of three) to 32
+// characters (Muła and Lemire, as above).
+NETXX_ENC_AVX2 inline v32c base64_encode_block(v32c in, v32c shift) noexcept {
+  // The four 6-bit fields, each in its own byte (_mm256_mulhi_epu16, _mm256_mullo_epi16).
+  const v16s t1 = __builtin_ia32_pmulhuw256(reinterpret_cast<v16s>(in & splat32(0x0FC0FC00)),
+                                            reinterpret_cast<v16s>(splat32(0x04000040)));
+  const v16u t3 = reinterpret_cast<v16u>(in & splat32(0x003F03F0)) * reinterpret_cast<v16u>(splat32(0x01000010));
+  const v32c idx = reinterpret_cast<v32c>(t1) | reinterpret_cast<v32c>(t3);
+  // 0-25 -> 13 ('A'), 26-51 -> 0, 52-61 -> 1..10, 62 -> 11, 63 -> 12.
+  const v32s sidx = reinterpret_cast<v32s>(idx);
+  const v32c k = (sub8(idx, splat8(51)) & reinterpret_cast<v32c>(sidx > 51)) |
+                 (reinterpret_cast<v32c>(sidx < 26) & splat8(13));
+  return add8(lookup(shift, k), idx);
+}
+
+// Encodes 24 bytes to 32 characters at a time; reads 28 bytes per step (from
+// 4 bytes before the group on, after the first). Returns the bytes consumed
+// (a multiple of 24).
 NETXX_ENC_AVX2 inline std::size_t base64_encode_avx2(char* dst, const unsigned char* src, std::size_t n,
                                                      bool url) noexcept {
-  const v32c spread = {1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
-                       1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10};
   const char s62 = static_cast<char>((url ? '-' : '+') - 62), s63 = static_cast<char>((url ? '_' : '/') - 63);
   constexpr char l = 'a' - 26, d = '0' - 52;
   const v32c shift = {l, d, d, d, d, d, d, d, d, d, d, s62, s63, 'A', 0, 0,
                       l, d, d, d, d, d, d, d, d, d, d, s62, s63, 'A', 0, 0};
-  std::size_t i = 0;
-  for (; i + 28 <= n; i += 24, dst += 32) {
-    // Bytes 0-11 in the low lane, 12-23 in the high one (_mm256_inserti128_si256),
-    // each 32-bit word then b1 b0 b2 b1 (_mm256_shuffle_epi8).
+  if (n < 28) return 0;
+  {
+    // Bytes 0-11 in the low lane, 12-23 in the high one (_mm256_inserti128_si256).
     v16c lo, hi;
-    std::memcpy(&lo, src + i, 16);
-    std::memcpy(&hi, src + i + 12, 16);
-    const v32c in = lookup(__builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
-                                                   18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31),
+    std::memcpy(&lo, src, 16);
+    std::memcpy(&hi, src + 12, 16);
+    const v32c spread = {1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
+                         1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10};
+    const v32c in = lookup(__builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31),
                            spread);
-    // The four 6-bit fields, each in its own byte (_mm256_mulhi_epu16, _mm256_mullo_epi16).
-    const v16s t1 = __builtin_ia32_pmulhuw256(reinterpret_cast<v16s>(in & splat32(0x0FC0FC00)),
-                                              reinterpret_cast<v16s>(splat32(0x04000040)));
-    const v16u t3 = reinterpret_cast<v16u>(in & splat32(0x003F03F0)) * reinterpret_cast<v16u>(splat32(0x01000010));
-    const v32c idx = reinterpret_cast<v32c>(t1) | reinterpret_cast<v32c>(t3);
-    // 0-25 -> 13 ('A'), 26-51 -> 0, 52-61 -> 1..10, 62 -> 11, 63 -> 12.
-    const v32s sidx = reinterpret_cast<v32s>(idx);
-    const v32c k = (sub8(idx, splat8(51)) & reinterpret_cast<v32c>(sidx > 51)) |
-                   (reinterpret_cast<v32c>(sidx < 26) & splat8(13));
-    const v32c out = add8(lookup(shift, k), idx);
+    const v32c out = base64_encode_block(in, shift);
+    std::memcpy(dst, &out, 32);
+  }
+  // Then one 32-byte load from 4 bytes back: the low lane's group starts at
+  // its byte 4, the high lane's at its byte 0.
+  const v32c spread = {5, 4, 6, 5, 8, 7, 9, 8, 11, 10, 12, 11, 14, 13, 15, 14,
+                       1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10};
+  std::size_t i = 24;
+  dst += 32;
+  for (; i + 52 <= n; i += 48, dst += 64) {
+    const v32c a = base64_encode_block(lookup(load32(src + i - 4), spread), shift);
+    const v32c b = base64_encode_block(lookup(load32(src + i + 20), spread), shift);
+    std::memcpy(dst, &a, 32);
+    std::memcpy(dst + 32, &b, 32);
+  }
+  for (; i + 28 <= n; i += 24, dst += 32) {
+    const v32c out = base64_encode_block(lookup(load32(src + i - 4), spread), shift);
     std::memcpy(dst, &out, 32);
   }
   return i;
