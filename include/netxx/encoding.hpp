@@ -297,6 +297,37 @@ inline void narrow(narrowed& s, std::string_view text) {
   s.second_last_eq = s.bytes.size() >= 2 && s.bytes[s.bytes.size() - 2] == '=';
 }
 
+struct base64_step {
+  std::size_t i, k;
+  bool go_on;
+};
+
+// One group of Node's lenient decoder read a character at a time from src[i]:
+// four digits (bytes to dst[k]), skipping characters that are no digit;
+// go_on is false when decoding stops ('=', the end of src, dst full).
+inline base64_step base64_slow_group(const unsigned char* src, std::size_t srclen, unsigned char* dst,
+                                     std::size_t dstlen, std::size_t i, std::size_t k) noexcept {
+  unsigned hi = 0, lo = 0;
+  for (int phase = 0; phase < 4; ++phase) {
+    for (;;) {
+      const unsigned char c = src[i];
+      lo = base64_values[c];
+      ++i;
+      if (lo < 64) break;
+      if (c == '=' || i >= srclen) return {i, k, false};
+    }
+    switch (phase) {
+      case 1: dst[k++] = static_cast<unsigned char>(((hi & 0x3F) << 2) | ((lo & 0x30) >> 4)); break;
+      case 2: dst[k++] = static_cast<unsigned char>(((hi & 0x0F) << 4) | ((lo & 0x3C) >> 2)); break;
+      case 3: dst[k++] = static_cast<unsigned char>(((hi & 0x03) << 6) | (lo & 0x3F)); break;
+      default: break;
+    }
+    if (i >= srclen || k >= dstlen) return {i, k, false};
+    hi = lo;
+  }
+  return {i, k, true};
+}
+
 // Node's lenient base64 writer (both alphabets; characters that are not
 // digits are skipped, the first '=' met between digits ends the data, a lone
 // trailing digit is dropped), writing at most dstlen bytes. Decoding runs in
@@ -317,27 +348,13 @@ inline std::size_t base64_decode(unsigned char* dst, std::size_t dstlen, const n
   const std::size_t max_k = (dstlen < estimate ? dstlen : estimate) / 3 * 3;
   std::size_t max_i = srclen / 4 * 4, i = 0, k = 0;
 
-  // One group read a character at a time; false when decoding stops.
+  // One group read a character at a time; false when decoding stops. (A
+  // function of values rather than a lambda on i and k: they stay in registers.)
   auto slow_group = [&]() -> bool {
-    unsigned hi = 0, lo = 0;
-    for (int phase = 0; phase < 4; ++phase) {
-      for (;;) {
-        const unsigned char c = src[i];
-        lo = unbase64(c);
-        ++i;
-        if (lo < 64) break;
-        if (c == '=' || i >= srclen) return false;
-      }
-      switch (phase) {
-        case 1: dst[k++] = static_cast<unsigned char>(((hi & 0x3F) << 2) | ((lo & 0x30) >> 4)); break;
-        case 2: dst[k++] = static_cast<unsigned char>(((hi & 0x0F) << 4) | ((lo & 0x3C) >> 2)); break;
-        case 3: dst[k++] = static_cast<unsigned char>(((hi & 0x03) << 6) | (lo & 0x3F)); break;
-        default: break;
-      }
-      if (i >= srclen || k >= dstlen) return false;
-      hi = lo;
-    }
-    return true;
+    const base64_step r = base64_slow_group(src, srclen, dst, dstlen, i, k);
+    i = r.i;
+    k = r.k;
+    return r.go_on;
   };
 
   while (i < max_i && k < max_k) {

@@ -33,6 +33,14 @@ constexpr unsigned unbase64(unsigned char c) noexcept {
   return 255;
 }
 
+// The value of each digit (either alphabet); 255 for anything else.
+constexpr std::array<std::uint8_t, 256> make_base64_values() noexcept {
+  std::array<std::uint8_t, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = static_cast<std::uint8_t>(unbase64(static_cast<unsigned char>(c)));
+  return t;
+}
+inline constexpr auto base64_values = make_base64_values();
+
 // Per position in a group of four digits, each character's bits already in
 // place in the three output bytes (as a little-endian word: byte 0 first);
 // a character that is no digit sets bit 24.
