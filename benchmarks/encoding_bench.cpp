@@ -2,12 +2,13 @@
 // the same work in Node v23.5.0 (same inputs: the same LCG, step for step).
 // Each rate is the mean over at least 0.3 s.
 //
-//   build/benchmarks/encoding_bench [--csv] [--scalar]   # --scalar: no AVX2 kernels
+//   build/benchmarks/encoding_bench [--csv] [--scalar] [--only=TEXT]   # --scalar: no AVX2 kernels
 //   node benchmarks/encoding_bench.js [--csv]
 //   benchmarks/encoding_bench.sh build/benchmarks/encoding_bench node   # both, interleaved, ratios
 //
 // netxx's side of each row (what a program would call):
-//   base64/base64url/hex decode   net::encode(text, enc)          (Buffer.from(text, enc))
+//   base64/base64url/hex decode   net::encode(text, enc)          (Buffer.from(text, enc)); also base64
+//                                 in MIME lines of 76 characters (the lenient path, once per line)
 //   base64/base64url/hex encode   string_decoder(enc).end(bytes)  (buf.toString(enc))
 //   utf8 decode                   string_decoder().write(bytes)   (StringDecoder#write, buf.toString())
 //   utf8 encode                   net::encode(text, utf8)         (Buffer.from(text, 'utf8'))
@@ -105,7 +106,9 @@ double rate(std::size_t input_bytes, F&& f) {
 
 int main(int argc, char** argv) {
   bool csv = false;
+  std::string_view only;  // --only=TEXT: the rows whose name holds TEXT
   for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--only=", 7) == 0) only = argv[i] + 7;
     if (std::strcmp(argv[i], "--csv") == 0) csv = true;
     if (std::strcmp(argv[i], "--scalar") == 0) net::detail::force_scalar_encodings(true);
   }
@@ -120,9 +123,14 @@ int main(int argc, char** argv) {
     const std::string b64 = net::string_decoder(encoding::base64).end(bytes(random_bytes(size / 4 * 3, 2)));
     const std::string b64url = net::string_decoder(encoding::base64url).end(bytes(random_bytes(size / 4 * 3, 3)));
     const std::string hex = net::string_decoder(encoding::hex).end(bytes(random_bytes(size / 2, 4)));
+    std::string mime;  // b64 in lines of 76 characters ending "\r\n", as MIME writes it
+    for (std::size_t i = 0; i < b64.size(); i += 76) mime += b64.substr(i, 76) + "\r\n";
     const std::string ascii = text("ascii", size, 5), mixed = text("mixed", size, 6), invalid = text("invalid", size, 6);
-    auto add = [&](std::string name, std::size_t n, auto f) { rows.push_back({std::move(name), size, rate(n, f)}); };
+    auto add = [&](std::string name, std::size_t n, auto f) {
+      if (name.find(only) != std::string::npos) rows.push_back({std::move(name), size, rate(n, f)});
+    };
     add("base64 decode", b64.size(), [&] { return net::encode(b64, encoding::base64).size(); });
+    add("base64 decode MIME lines", mime.size(), [&] { return net::encode(mime, encoding::base64).size(); });
     add("base64url decode", b64url.size(), [&] { return net::encode(b64url, encoding::base64url).size(); });
     add("hex decode", hex.size(), [&] { return net::encode(hex, encoding::hex).size(); });
     add("base64 encode", raw.size(), [&] { return net::string_decoder(encoding::base64).end(bytes(raw)).size(); });
@@ -134,9 +142,11 @@ int main(int argc, char** argv) {
       // so the rows pair up with encoding_bench.js).
       const char* k = kb.first;
       const std::string& b = *kb.second;
+      const std::string name = fmt::format("utf8 decode {}", k);
+      if (name.find(only) == std::string::npos) continue;
       const double r = rate(b.size(), [&] { return net::string_decoder().write(bytes(b)).size(); });
-      rows.push_back({fmt::format("utf8 decode {} (StringDecoder)", k), size, r});
-      rows.push_back({fmt::format("utf8 decode {} (toString)", k), size, r});
+      rows.push_back({name + " (StringDecoder)", size, r});
+      rows.push_back({name + " (toString)", size, r});
     }
     add("utf8 encode mixed", mixed.size(), [&] { return net::encode(mixed, encoding::utf8).size(); });
   }

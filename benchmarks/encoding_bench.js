@@ -65,10 +65,13 @@ for (const size of [64 * 1024, 1024 * 1024]) {
   const b64 = randomBytes(size / 4 * 3, 2).toString('base64');
   const b64url = randomBytes(size / 4 * 3, 3).toString('base64url');
   const hex = randomBytes(size / 2, 4).toString('hex');
+  let mime = '';  // b64 in lines of 76 characters ending "\r\n", as MIME writes it
+  for (let i = 0; i < b64.length; i += 76) mime += b64.slice(i, i + 76) + '\r\n';
   const ascii = text('ascii', size, 5), mixed = text('mixed', size, 6), invalid = text('invalid', size, 6);
   const mixedStr = mixed.toString('utf8');
   const add = (name, bytes, fn) => rows.push([name, size, rate(bytes, fn)]);
   add('base64 decode', b64.length, () => Buffer.from(b64, 'base64').length);
+  add('base64 decode MIME lines', mime.length, () => Buffer.from(mime, 'base64').length);
   add('base64url decode', b64url.length, () => Buffer.from(b64url, 'base64url').length);
   add('hex decode', hex.length, () => Buffer.from(hex, 'hex').length);
   add('base64 encode', raw.length, () => raw.toString('base64').length);

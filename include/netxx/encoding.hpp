@@ -124,8 +124,16 @@ inline bool valid_utf8(const unsigned char* p, std::size_t n) noexcept { return 
 
 // Appends the UTF-8 text V8 makes of bytes read as UTF-8.
 inline void append_utf8(std::string& out, const unsigned char* p, std::size_t n) {
+  if (utf8_valid_prefix(p, n) == n) {
+    out.append(reinterpret_cast<const char*>(p), n);
+    return;
+  }
+  // Each U+FFFD takes 3 bytes where the input had 1 to 3: room for some, so
+  // that text with a few invalid bytes is allocated once (growing it by
+  // doubling was most of the cost, past 64 KiB).
+  out.reserve(out.size() + n + n / 8 + 16);
   scan_utf8(
-      p, n, [&](const unsigned char* q, std::size_t len) { out.append(reinterpret_cast<const char*>(q), len); },
+      p, n, [&](const unsigned char* q, std::size_t run) { out.append(reinterpret_cast<const char*>(q), run); },
       [&] { out.append(replacement, 3); });
 }
 

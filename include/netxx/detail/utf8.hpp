@@ -164,8 +164,8 @@ inline std::size_t utf8_valid_prefix_scalar(const unsigned char* p, std::size_t 
   return state == utf8_dfa::accept ? n : utf8_char_start(p, n, state);
 }
 
-// Bytes [0, b) passed the block checks, so they are whole characters but for
-// a last one that may run on past b: the start of that character, else b.
+// Bytes [0, b) passed the checks, so they are whole characters but for a
+// last one that may run on past b: the start of that character, else b.
 inline std::size_t utf8_boundary(const unsigned char* p, std::size_t b) noexcept {
   std::size_t j = b;
   while (j > 0 && b - j < 3 && (p[j - 1] & 0xC0) == 0x80) --j;
@@ -235,8 +235,15 @@ NETXX_ENC_AVX2 inline v32c utf8_incomplete(v32c in) noexcept {
   return reinterpret_cast<v32c>(reinterpret_cast<v32u>(in) > max);
 }
 
-// The valid prefix, AVX2: a character boundary at or before the first
-// invalid sequence (up to one block before it), or n.
+// The index of the first byte flagged in `err` (which has one). Every pair
+// of bytes ending before it is well formed, so utf8_boundary() there finds
+// the start of the character that goes wrong (or that byte itself).
+NETXX_ENC_AVX2 inline std::size_t utf8_first_error(v32c err) noexcept {
+  return static_cast<std::size_t>(__builtin_ctz(~high_bits(reinterpret_cast<v32c>(err == v32c{}))));
+}
+
+// The valid prefix, AVX2: the start of the first invalid sequence, or n
+// (or, for an error only seen at a block's start, the block's start).
 NETXX_ENC_AVX2 inline std::size_t utf8_valid_prefix_avx2(const unsigned char* p, std::size_t n) noexcept {
   v32c prev{}, incomplete{};
   std::size_t i = 0;
@@ -245,7 +252,8 @@ NETXX_ENC_AVX2 inline std::size_t utf8_valid_prefix_avx2(const unsigned char* p,
     if (high_bits(in) == 0) {  // ASCII: only a character cut by it is wrong
       if (!all_zero(incomplete)) return utf8_boundary(p, i);
     } else {
-      if (!all_zero(utf8_errors(in, prev))) return utf8_boundary(p, i);
+      const v32c err = utf8_errors(in, prev);
+      if (!all_zero(err)) return utf8_boundary(p, i + utf8_first_error(err));
       incomplete = utf8_incomplete(in);
     }
     prev = in;
@@ -253,7 +261,11 @@ NETXX_ENC_AVX2 inline std::size_t utf8_valid_prefix_avx2(const unsigned char* p,
   if (i < n) {  // the tail, padded with NULs: a character cut by the end meets one
     unsigned char last[32] = {};
     std::memcpy(last, p + i, n - i);
-    if (!all_zero(utf8_errors(load32(last), prev))) return utf8_boundary(p, i);
+    const v32c err = utf8_errors(load32(last), prev);
+    if (!all_zero(err)) {
+      const std::size_t at = i + utf8_first_error(err);
+      return utf8_boundary(p, at < n ? at : n);
+    }
   } else if (!all_zero(incomplete)) {
     return utf8_boundary(p, n);
   }
