@@ -165,6 +165,17 @@ NETXX_ENC_AVX2 inline v32c base64_decode_block(const unsigned char* src, v32c& o
   return bad;
 }
 
+// The first 24 bytes of v to dst (_mm_storeu_si128, _mm_storel_epi64).
+NETXX_ENC_AVX2 inline void store24(unsigned char* dst, v32c v) noexcept {
+  const v16c low = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const long long high = reinterpret_cast<v4q>(v)[2];
+  std::memcpy(dst, &low, 16);
+  std::memcpy(dst + 16, &high, 8);
+}
+
+// Decodes groups up to the first one holding a character that is no digit
+// (as base64_decode_groups_scalar). A block that holds one still gives the
+// groups before it.
 NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, const unsigned char* src,
                                                             std::size_t groups) noexcept {
   std::size_t g = 0;
@@ -178,8 +189,12 @@ NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, 
   }
   for (; g + 8 <= groups; g += 8, src += 32, dst += 24) {
     v32c a;
-    if (!all_zero(base64_decode_block(src, a))) break;
-    std::memcpy(dst, &a, 24);
+    const v32c bad = base64_decode_block(src, a);
+    store24(dst, a);  // within dst's 3 * groups bytes; past the good groups, the caller writes again
+    if (!all_zero(bad)) {
+      const unsigned good = static_cast<unsigned>(__builtin_ctz(~high_bits(reinterpret_cast<v32c>(bad == v32c{}))));
+      return g + good / 4;
+    }
   }
   return g;
 }
@@ -188,7 +203,10 @@ NETXX_ENC_AVX2 inline std::size_t base64_decode_groups_avx2(unsigned char* dst, 
 inline std::size_t base64_decode_groups(unsigned char* dst, const unsigned char* src, std::size_t groups) noexcept {
   std::size_t g = 0;
 #if NETXX_ENC_X86
-  if (use_avx2()) g = base64_decode_groups_avx2(dst, src, groups);
+  if (use_avx2()) {
+    g = base64_decode_groups_avx2(dst, src, groups);
+    if (groups - g >= 8) return g;  // it stopped at a group with a character that is no digit
+  }
 #endif
   return g + base64_decode_groups_scalar(dst + 3 * g, src + 4 * g, groups - g);
 }
