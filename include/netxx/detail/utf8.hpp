@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
-// UTF-8 for encoding.hpp: finding the end of ASCII (SSE2 16 bytes at a time on
+// UTF-8 for encoding.hpp: finding the end of ASCII (SSE2 32 bytes at a time on
 // x86-64, else 8-byte words), one step of the WHATWG decoder, and the length
-// of the valid prefix of a buffer. The prefix is found by the scalar decoder
-// step by step, or with AVX2 by the lookup algorithm of Keiser and Lemire
+// of the valid prefix of a buffer. The prefix is found by a shift DFA over
+// 16-byte blocks (scalar), or with AVX2 by the lookup algorithm of Keiser and Lemire
 // ("Validating UTF-8 In Less Than One Instruction Per Byte", 2021; the one
 // simdjson and simdutf run): 32 bytes at a time, the high and low nibbles of
 // each byte and of the byte before it index three tables whose AND is non-zero
