@@ -19,7 +19,10 @@
 ///    such bytes (`buffer.toString('utf8')`, the WHATWG decoder V8 uses): each
 ///    maximal invalid subsequence becomes one U+FFFD. Valid UTF-8 is taken as is.
 ///
-/// Standard library only; no I/O.
+/// Standard library only; no I/O. The bulk of base64, hex and UTF-8 runs in
+/// the kernels of detail/base64_hex.hpp and detail/utf8.hpp (AVX2 when the CPU
+/// has it, else scalar; detail/encoding_simd.hpp decides); what Node decodes
+/// leniently is decoded here step by step, from the first group that needs it.
 
 #include <array>
 #include <concepts>
@@ -34,6 +37,8 @@
 #include <vector>
 
 #include "config.hpp"
+#include "detail/base64_hex.hpp"
+#include "detail/utf8.hpp"
 #include "errors.hpp"
 
 NETXX_BEGIN_NAMESPACE
@@ -91,91 +96,44 @@ namespace detail::enc {
 
 inline constexpr char replacement[] = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 
-// True when none of the 8 bytes at p has its high bit set.
-inline bool ascii8(const unsigned char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return (w & 0x8080808080808080ull) == 0;
-}
-
-// Index of the first byte at or after i with its high bit set (or n).
-inline std::size_t skip_ascii(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
-  while (i + 8 <= n && ascii8(p + i)) i += 8;
-  while (i < n && p[i] < 0x80) ++i;
-  return i;
-}
-
-// One step of the WHATWG UTF-8 decoder (which V8's String::NewFromUtf8
-// implements) at a non-ASCII lead byte: the length of the valid sequence at
-// p, or, when invalid, the length of its maximal subpart (which becomes one
-// U+FFFD; the byte after it is read afresh).
-struct utf8_step {
-  std::uint8_t len;
-  bool valid;
-  char32_t cp;
-};
-
-inline utf8_step utf8_next(const unsigned char* p, std::size_t n) noexcept {
-  const unsigned b = p[0];
-  unsigned need, lo = 0x80, hi = 0xBF;
-  char32_t cp;
-  if (b >= 0xC2 && b <= 0xDF) {
-    need = 1;
-    cp = b & 0x1F;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    need = 2;
-    cp = b & 0x0F;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;  // no UTF-16 surrogates in UTF-8
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    need = 3;
-    cp = b & 0x07;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return {1, false, 0};  // 80-C1 (stray continuation, overlong lead), F5-FF
-  }
-  for (unsigned k = 1; k <= need; ++k) {
-    if (k >= n) return {static_cast<std::uint8_t>(k), false, 0};  // cut short
-    const unsigned c = p[k];
-    if (c < lo || c > hi) return {static_cast<std::uint8_t>(k), false, 0};
-    cp = (cp << 6) | (c & 0x3F);
-    lo = 0x80;
-    hi = 0xBF;
-  }
-  return {static_cast<std::uint8_t>(need + 1), true, cp};
-}
-
 // Calls run(p, len) for each valid stretch and bad() for each U+FFFD, in
 // order: the string V8 makes of these bytes. Valid input is one run.
 template <class Run, class Bad>
 void scan_utf8(const unsigned char* p, std::size_t n, Run&& run, Bad&& bad) {
   std::size_t i = 0, start = 0;
-  while ((i = skip_ascii(p, i, n)) < n) {
-    const utf8_step s = utf8_next(p + i, n - i);
-    if (!s.valid) {
-      if (i > start) run(p + start, i - start);
-      bad();
-      start = i + s.len;
+  while (i < n) {
+    // Whole valid characters in bulk, then the decoder step by step up to and
+    // past the next invalid sequence (the bulk kernel may stop a little short
+    // of it), then in bulk again.
+    i += utf8_valid_prefix(p + i, n - i);
+    while ((i = skip_ascii(p, i, n)) < n) {
+      const utf8_step s = utf8_next(p + i, n - i);
+      if (!s.valid) {
+        if (i > start) run(p + start, i - start);
+        bad();
+        i = start = i + s.len;
+        break;
+      }
+      i += s.len;
     }
-    i += s.len;
   }
   if (n > start) run(p + start, n - start);
 }
 
-inline bool valid_utf8(const unsigned char* p, std::size_t n) noexcept {
-  for (std::size_t i = 0; (i = skip_ascii(p, i, n)) < n;) {
-    const utf8_step s = utf8_next(p + i, n - i);
-    if (!s.valid) return false;
-    i += s.len;
-  }
-  return true;
-}
+inline bool valid_utf8(const unsigned char* p, std::size_t n) noexcept { return utf8_valid_prefix(p, n) == n; }
 
 // Appends the UTF-8 text V8 makes of bytes read as UTF-8.
 inline void append_utf8(std::string& out, const unsigned char* p, std::size_t n) {
+  if (utf8_valid_prefix(p, n) == n) {
+    out.append(reinterpret_cast<const char*>(p), n);
+    return;
+  }
+  // Each U+FFFD takes 3 bytes where the input had 1 to 3: room for some, so
+  // that text with a few invalid bytes is allocated once (growing it by
+  // doubling was most of the cost, past 64 KiB).
+  out.reserve(out.size() + n + n / 8 + 16);
   scan_utf8(
-      p, n, [&](const unsigned char* q, std::size_t len) { out.append(reinterpret_cast<const char*>(q), len); },
+      p, n, [&](const unsigned char* q, std::size_t run) { out.append(reinterpret_cast<const char*>(q), run); },
       [&] { out.append(replacement, 3); });
 }
 
@@ -266,31 +224,20 @@ inline void append_ascii(std::string& out, const unsigned char* p, std::size_t n
 }
 
 inline void append_hex(std::string& out, const unsigned char* p, std::size_t n) {
-  constexpr char digits[] = "0123456789abcdef";
   const std::size_t old = out.size();
   out.resize(old + 2 * n);
-  char* d = out.data() + old;
-  for (std::size_t i = 0; i < n; ++i) {
-    d[2 * i] = digits[p[i] >> 4];
-    d[2 * i + 1] = digits[p[i] & 15];
-  }
+  hex_encode(out.data() + old, p, n);
 }
 
 inline void append_base64(std::string& out, const unsigned char* p, std::size_t n, bool url) {
-  const char* abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                        : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::size_t full = n / 3 * 3, rest = n - full;
+  const std::size_t rest = n % 3;
   const std::size_t old = out.size();
-  out.resize(old + full / 3 * 4 + (rest == 0 ? 0 : url ? rest + 1 : 4));
+  out.resize(old + n / 3 * 4 + (rest == 0 ? 0 : url ? rest + 1 : 4));
   char* d = out.data() + old;
-  for (std::size_t i = 0; i < full; i += 3, d += 4) {
-    const std::uint32_t v = (std::uint32_t(p[i]) << 16) | (std::uint32_t(p[i + 1]) << 8) | p[i + 2];
-    d[0] = abc[v >> 18];
-    d[1] = abc[(v >> 12) & 63];
-    d[2] = abc[(v >> 6) & 63];
-    d[3] = abc[v & 63];
-  }
+  const std::size_t full = base64_encode_groups(d, p, n, url);
+  d += full / 3 * 4;
   if (rest) {  // base64 pads to 4 characters with '='; base64url does not pad
+    const char* abc = base64_abc[url ? 1 : 0];
     const std::uint32_t v = (std::uint32_t(p[full]) << 16) | (rest == 2 ? std::uint32_t(p[full + 1]) << 8 : 0);
     d[0] = abc[v >> 18];
     d[1] = abc[(v >> 12) & 63];
@@ -358,34 +305,35 @@ inline void narrow(narrowed& s, std::string_view text) {
   s.second_last_eq = s.bytes.size() >= 2 && s.bytes[s.bytes.size() - 2] == '=';
 }
 
-inline int unhex(unsigned char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+struct base64_step {
+  std::size_t i, k;
+  bool go_on;
+};
 
-// Node's hex writer: pairs of digits (either case) until the first pair that
-// is not one; an odd last digit is dropped.
-inline std::size_t hex_decode(unsigned char* dst, std::string_view src) noexcept {
-  std::size_t i = 0;
-  for (; 2 * i + 1 < src.size(); ++i) {
-    const int a = unhex(static_cast<unsigned char>(src[2 * i]));
-    const int b = unhex(static_cast<unsigned char>(src[2 * i + 1]));
-    if (a < 0 || b < 0) break;
-    dst[i] = static_cast<unsigned char>(a << 4 | b);
+// One group of Node's lenient decoder read a character at a time from src[i]:
+// four digits (bytes to dst[k]), skipping characters that are no digit;
+// go_on is false when decoding stops ('=', the end of src, dst full).
+inline base64_step base64_slow_group(const unsigned char* src, std::size_t srclen, unsigned char* dst,
+                                     std::size_t dstlen, std::size_t i, std::size_t k) noexcept {
+  unsigned hi = 0, lo = 0;
+  for (int phase = 0; phase < 4; ++phase) {
+    for (;;) {
+      const unsigned char c = src[i];
+      lo = base64_values[c];
+      ++i;
+      if (lo < 64) break;
+      if (c == '=' || i >= srclen) return {i, k, false};
+    }
+    switch (phase) {
+      case 1: dst[k++] = static_cast<unsigned char>(((hi & 0x3F) << 2) | ((lo & 0x30) >> 4)); break;
+      case 2: dst[k++] = static_cast<unsigned char>(((hi & 0x0F) << 4) | ((lo & 0x3C) >> 2)); break;
+      case 3: dst[k++] = static_cast<unsigned char>(((hi & 0x03) << 6) | (lo & 0x3F)); break;
+      default: break;
+    }
+    if (i >= srclen || k >= dstlen) return {i, k, false};
+    hi = lo;
   }
-  return i;
-}
-
-// Both alphabets; 64 and above is not a digit ('=' and whitespace included).
-inline unsigned unbase64(unsigned char c) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return 255;
+  return {i, k, true};
 }
 
 // Node's lenient base64 writer (both alphabets; characters that are not
@@ -408,43 +356,24 @@ inline std::size_t base64_decode(unsigned char* dst, std::size_t dstlen, const n
   const std::size_t max_k = (dstlen < estimate ? dstlen : estimate) / 3 * 3;
   std::size_t max_i = srclen / 4 * 4, i = 0, k = 0;
 
-  // One group read a character at a time; false when decoding stops.
+  // One group read a character at a time; false when decoding stops. (A
+  // function of values rather than a lambda on i and k: they stay in registers.)
   auto slow_group = [&]() -> bool {
-    unsigned hi = 0, lo = 0;
-    for (int phase = 0; phase < 4; ++phase) {
-      for (;;) {
-        const unsigned char c = src[i];
-        lo = unbase64(c);
-        ++i;
-        if (lo < 64) break;
-        if (c == '=' || i >= srclen) return false;
-      }
-      switch (phase) {
-        case 1: dst[k++] = static_cast<unsigned char>(((hi & 0x3F) << 2) | ((lo & 0x30) >> 4)); break;
-        case 2: dst[k++] = static_cast<unsigned char>(((hi & 0x0F) << 4) | ((lo & 0x3C) >> 2)); break;
-        case 3: dst[k++] = static_cast<unsigned char>(((hi & 0x03) << 6) | (lo & 0x3F)); break;
-        default: break;
-      }
-      if (i >= srclen || k >= dstlen) return false;
-      hi = lo;
-    }
-    return true;
+    const base64_step r = base64_slow_group(src, srclen, dst, dstlen, i, k);
+    i = r.i;
+    k = r.k;
+    return r.go_on;
   };
 
   while (i < max_i && k < max_k) {
-    const unsigned a = unbase64(src[i]), b = unbase64(src[i + 1]), c = unbase64(src[i + 2]),
-                   d = unbase64(src[i + 3]);
-    if ((a | b | c | d) >= 64) {
-      if (!slow_group()) return k;
-      max_i = i + (srclen - i) / 4 * 4;
-    } else {
-      const std::uint32_t v = a << 18 | b << 12 | c << 6 | d;
-      dst[k] = static_cast<unsigned char>(v >> 16);
-      dst[k + 1] = static_cast<unsigned char>(v >> 8);
-      dst[k + 2] = static_cast<unsigned char>(v);
-      i += 4;
-      k += 3;
-    }
+    const std::size_t by_src = (max_i - i) / 4, by_dst = (max_k - k) / 3;
+    const std::size_t groups = by_src < by_dst ? by_src : by_dst;
+    const std::size_t g = base64_decode_groups(dst + k, src + i, groups);
+    i += 4 * g;
+    k += 3 * g;
+    if (g == groups) break;
+    if (!slow_group()) return k;  // the group at i holds a character that is no digit
+    max_i = i + (srclen - i) / 4 * 4;
   }
   if (i < srclen && k < dstlen) slow_group();
   return k;
@@ -535,11 +464,33 @@ void encode_to(Buffer& out, std::string_view text, encoding enc) {
     case encoding::hex: {
       d::narrowed s;
       d::narrow(s, text);
-      out.resize(old + d::hex_decode(room(s.bytes.size() / 2), s.bytes));
+      const auto* q = reinterpret_cast<const unsigned char*>(s.bytes.data());
+      out.resize(old + d::hex_decode(room(s.bytes.size() / 2), q, s.bytes.size()));
       return;
     }
     case encoding::base64:
     case encoding::base64url: {  // one decoder for both, as in Node
+      // Clean text first: digits of either alphabet and at most two '=' at
+      // the end decode straight, to exactly their bytes.
+      std::size_t digits = n;
+      if (digits >= 2 && p[digits - 1] == '=') digits -= p[digits - 2] == '=' ? 2 : 1;
+      const std::size_t groups = digits / 4, rest = digits % 4;
+      unsigned char* w = room(3 * groups + (rest < 2 ? 0 : rest - 1));
+      if (d::base64_decode_groups(w, p, groups) == groups) {
+        const auto& t = d::base64_decode_table;
+        const unsigned char* tail = p + 4 * groups;
+        const std::uint32_t v = rest == 0   ? 0
+                                : rest == 1 ? t[0][tail[0]]
+                                : rest == 2 ? t[0][tail[0]] | t[1][tail[1]]
+                                            : t[0][tail[0]] | t[1][tail[1]] | t[2][tail[2]];
+        if (!(v >> 24)) {
+          if (rest >= 2) w[3 * groups] = static_cast<unsigned char>(v);
+          if (rest == 3) w[3 * groups + 1] = static_cast<unsigned char>(v >> 8);
+          return;
+        }
+      }
+      // Anything else (whitespace, '=' inside, other characters, text that is
+      // not ASCII): Node's lenient decoder, from the start.
       d::narrowed s;
       d::narrow(s, text);
       const std::size_t max = d::base64_room(s);
