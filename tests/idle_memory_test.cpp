@@ -79,17 +79,19 @@ std::size_t heap_per_idle_connection(Server& server, int& accepted, std::size_t&
   return after > before ? (after - before) / clients : 0;
 }
 
-// The bound of issue 13 was 512 bytes; what the socket is made of today is
-// in docs/architecture.md ("What a connection costs"). This bound catches a
-// regression of the layout (a member of every socket that idle sockets do
-// not need), not allocator noise.
-constexpr std::size_t bound = 1024;
+// The goal of issue 13 was 512 bytes; what the socket is made of today is
+// in docs/architecture.md ("What a connection costs": about 0.8 KiB for
+// c.pipe(c), 0.95 KiB with a coroutine's frame, with g++ 12). This bound
+// catches a regression of the layout (a member of every socket that idle
+// sockets do not need; they were 2.1-2.3 KiB), with room for another
+// compiler's coroutine frames, not allocator noise.
+constexpr std::size_t bound = 1280;
 
 bool heap_is_glibc() { return ::mallinfo2().uordblks != 0; }
 
 }  // namespace
 
-TEST_CASE("an idle connection of the event face (c.pipe(c)) costs the server less than 1 KiB of heap",
+TEST_CASE("an idle connection of the event face (c.pipe(c)) costs the server less than 1.25 KiB of heap",
           "[socket][memory]") {
   int accepted = 0;
   std::size_t echoed = 0;
@@ -108,7 +110,7 @@ TEST_CASE("an idle connection of the event face (c.pipe(c)) costs the server les
   CHECK(per_conn < bound);
 }
 
-TEST_CASE("an idle connection read by a coroutine with pooled reads costs the server less than 1 KiB of heap",
+TEST_CASE("an idle connection read by a coroutine with pooled reads costs the server less than 1.25 KiB of heap",
           "[socket][memory]") {
   int accepted = 0;
   std::size_t echoed = 0;
