@@ -3,6 +3,7 @@
 // failure is not SFINAE: inside a requires-expression both gcc and clang
 // report such a call as well-formed, so a concept cannot observe it).
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <netxx/events.hpp>
@@ -448,4 +449,22 @@ TEST_CASE("an emit whose listener drops the last reference to the emitter ends c
   CHECK(e->emit<"close">(false));  // the second listener still runs (snapshot), then both die
   CHECK(calls == 2);
   CHECK(alive.expired());
+}
+
+TEST_CASE("a listener capturing an over-aligned object is stored at its alignment, called, and freed", "[events]") {
+  struct alignas(64) wide {
+    int value = 7;
+  };
+  emitter e;
+  int seen = 0;
+  bool aligned = false;
+  const auto id = e.on("end", [w = wide{}, &seen, &aligned] {
+    aligned = reinterpret_cast<std::uintptr_t>(&w) % 64 == 0;
+    seen = w.value;
+  });
+  CHECK(e.emit<"end">());
+  CHECK(seen == 7);
+  CHECK(aligned);
+  CHECK(e.off("end", id));
+  CHECK(e.listener_count("end") == 0);
 }

@@ -231,7 +231,7 @@ struct listener_base {
   static void* operator new(std::size_t n) { return recycled_allocate(n); }
   static void operator delete(void* p, std::size_t n) noexcept { recycled_deallocate(p, n); }
   static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }  // over-aligned captures
-  static void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept { ::operator delete(p, n, a); }
+  static void operator delete(void* p, std::size_t, std::align_val_t a) noexcept { ::operator delete(p, a); }  // clang 14: no sized global delete by default
 
   listener_id id;
   std::uint64_t since = 0;  // when its event last went from no listener to some: event_names() order
