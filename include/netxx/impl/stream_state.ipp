@@ -578,7 +578,7 @@ void socket_state<Backend>::fail_later(write_callback cb, std::error_code ec) {
 
 template <typename Backend>
 void socket_state<Backend>::touch() noexcept {
-  if (timeout_ms <= 0) return;  // set_timeout() made the extras
+  if (timeout_ms <= 0 || !x) return;  // a timeout lives in the extras
   x->last_active = loop->now();
   if (!x->idle_timer.armed()) loop->core().arm_timer(x->idle_timer, timeout_ms);
 }
