@@ -89,6 +89,15 @@ constexpr std::size_t bound = 1280;
 
 bool heap_is_glibc() { return ::mallinfo2().uordblks != 0; }
 
+void check_within_bound(std::size_t per_conn) {
+  if (!heap_is_glibc()) {
+    WARN("the heap is not glibc's (a sanitizer's allocator): nothing measured");
+    return;
+  }
+  INFO("heap per idle connection: " << per_conn << " B");
+  CHECK(per_conn < bound);
+}
+
 }  // namespace
 
 TEST_CASE("an idle connection of the event face (c.pipe(c)) costs the server less than 1.25 KiB of heap",
@@ -102,12 +111,7 @@ TEST_CASE("an idle connection of the event face (c.pipe(c)) costs the server les
   server.listen(0, "127.0.0.1");
   const std::size_t per_conn = heap_per_idle_connection(server, accepted, echoed);
   net::run();
-  if (!heap_is_glibc()) {
-    WARN("the heap is not glibc's (a sanitizer's allocator): nothing measured");
-    return;
-  }
-  INFO("heap per idle connection: " << per_conn << " B");
-  CHECK(per_conn < bound);
+  check_within_bound(per_conn);
 }
 
 TEST_CASE("an idle connection read by a coroutine with pooled reads costs the server less than 1.25 KiB of heap",
@@ -140,10 +144,5 @@ TEST_CASE("an idle connection read by a coroutine with pooled reads costs the se
   net::spawn(accept_all());
   const std::size_t per_conn = heap_per_idle_connection(server, accepted, echoed);
   net::run();
-  if (!heap_is_glibc()) {
-    WARN("the heap is not glibc's (a sanitizer's allocator): nothing measured");
-    return;
-  }
-  INFO("heap per idle connection: " << per_conn << " B");
-  CHECK(per_conn < bound);
+  check_within_bound(per_conn);
 }
