@@ -267,6 +267,15 @@ class lookup_awaitable {
     if (st_->err) throw std::move(*st_->err);
     return std::move(st_->addresses);
   }
+  // Abortable (detail/abort.hpp): resumes now; getaddrinfo, which cannot be
+  // stopped, finishes on its worker and its answer is dropped.
+  netxx::detail::loop_core& abort_core() const noexcept { return *core_; }
+  void abort() noexcept {
+    if (st_->done || !st_->waiter) return;
+    st_->err = error(errc::abort_err);
+    st_->done = true;
+    netxx::detail::resume(std::exchange(st_->waiter, {}));
+  }
 
  private:
   struct state {
@@ -276,6 +285,7 @@ class lookup_awaitable {
     bool done = false;
   };
   std::shared_ptr<state> st_;
+  netxx::detail::loop_core* core_;
 };
 
 /// co_await dns::lookup(loop, hostname, options).

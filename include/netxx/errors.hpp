@@ -69,7 +69,10 @@
   /* net.SocketAddress given text that is no IP address */ \
   X(err_invalid_address, 32, "ERR_INVALID_ADDRESS", "Invalid socket address") \
   X(eai_addrfamily, 33, "EAI_ADDRFAMILY", "getaddrinfo EAI_ADDRFAMILY") \
-  X(eai_socktype, 34, "EAI_SOCKTYPE", "getaddrinfo EAI_SOCKTYPE")
+  X(eai_socktype, 34, "EAI_SOCKTYPE", "getaddrinfo EAI_SOCKTYPE") \
+  /* net::timeout's deadline passed: Node's AbortSignal.timeout() reason, a */ \
+  /* DOMException named "TimeoutError" whose numeric code is 23 */ \
+  X(timeout_err, 35, "TimeoutError", "The operation was aborted due to timeout")
 
 /// errno values a network program meets on Linux, one row each: X(errno,
 /// libuv's name (Node's `code`), libuv's description, which Node's
@@ -312,11 +315,13 @@ class error : public std::system_error {
   /// Eyeballs attempt failed). Its code is the first error's; errors() holds
   /// them all. Node's message is empty; what() lists the parts instead, so a
   /// printed exception still says what happened.
-  static error aggregate(std::vector<error> errors) {
+  /// A message, when given, is Node's for that aggregate ("All promises were
+  /// rejected" for Promise.any); what() then starts with it.
+  static error aggregate(std::vector<error> errors, std::string message = {}) {
     const std::error_code ec = errors.empty() ? std::error_code() : errors.front().code();
-    error e(ec, std::string());
-    std::string all;
-    for (const auto& x : errors) all.append(all.empty() ? "" : "; ").append(x.message());
+    std::string all = message;
+    for (const auto& x : errors) all.append(all.empty() ? "" : all == message ? ": " : "; ").append(x.message());
+    error e(ec, std::move(message));
     e.what_ = std::move(all);
     e.errors_ = std::make_shared<const std::vector<error>>(std::move(errors));
     return e;
@@ -391,6 +396,17 @@ class error : public std::system_error {
   std::optional<std::uint16_t> local_port() const noexcept { return local_port_; }
   /// Node's `err.hostname` (DNS errors; "" when none).
   const std::string& hostname() const noexcept { return hostname_; }
+  /// netxx only: for a write that was aborted (net::abortable, net::timeout),
+  /// how many of its bytes went to the kernel before it stopped; the rest
+  /// was never sent. 0 for every other error.
+  std::size_t bytes_written() const noexcept { return bytes_written_; }
+  /// An operation cut short by an abort (ABORT_ERR) or a deadline
+  /// (TimeoutError); a write says how many of its bytes were sent.
+  static error aborted(errc why, std::size_t written = 0) {
+    error e(why);
+    e.bytes_written_ = written;
+    return e;
+  }
   /// Node's `err.errno`: the negated errno for system errors, libuv's number
   /// for DNS errors (UV_EAI_*), 0 otherwise.
   int errno_value() const noexcept {
@@ -411,6 +427,7 @@ class error : public std::system_error {
   std::optional<int> errno_;
   std::string local_address_;
   std::optional<std::uint16_t> local_port_;
+  std::size_t bytes_written_ = 0;
   // Which of Node's constructors this error stands for, so inspect() lists
   // the properties in the order Node's constructor sets them.
   enum class shape : std::uint8_t {

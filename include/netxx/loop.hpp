@@ -131,6 +131,12 @@ class io_awaitable : public io_op {
     stop_cb_.reset();
     return {result};
   }
+  // Abortable (detail/abort.hpp): cancelled in the kernel; the result then
+  // reads ABORT_ERR (an io_result, never thrown), or what finished first.
+  loop_core& abort_core() const noexcept { return loop_->core(); }
+  void abort() noexcept {
+    if (in_flight()) loop_->cancel(id);
+  }
 
  private:
 
@@ -182,6 +188,12 @@ class sleep_awaitable : public io_op {
   void await_resume() {
     stop_cb_.reset();
     if (result == -ECANCELED) throw error(errc::abort_err);
+  }
+
+  // Abortable (detail/abort.hpp): as a stop_token of its own would.
+  loop_core& abort_core() const noexcept { return loop_->core(); }
+  void abort() noexcept {
+    if (in_flight() && result != -ECANCELED) cancel_timer();
   }
 
   /// For the loop's cancel(): the timer stops, the waiter resumes next turn.
@@ -288,9 +300,7 @@ class basic_loop {
 
   /// Queues fn to run on this loop's thread; the one thread-safe entry.
   /// A posted call keeps run() going until it has run.
-  void post(detail::unique_function fn) {
-    if (core_.enqueue_post(std::move(fn)) && !core_.in_loop_thread()) core_.wake();
-  }
+  void post(detail::unique_function fn) { core_.post(std::move(fn)); }
 
   /// The loop's cached monotonic time in milliseconds (uv_now).
   std::int64_t now() const noexcept { return core_.now(); }

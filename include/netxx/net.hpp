@@ -14,6 +14,8 @@
 #include "connect.hpp"
 #include "server.hpp"
 #include "dns.hpp"
+#include "abortable.hpp"
+#include "compose.hpp"
 
 #if __has_include("ip.hpp")
 #  include "ip.hpp"

@@ -331,6 +331,7 @@ class basic_server {
     void await_suspend(std::coroutine_handle<> h) const noexcept { pending_->awaiter = h; }
     void await_resume() {
       awaited_ = true;
+      if (aborted_) throw error(errc::abort_err);
       if (pending_ && pending_->err) error_ = std::move(pending_->err);
       // The awaitable face: connections wait for accept(), and the server
       // goes with its last handle (no "connection" listener keeps it).
@@ -339,10 +340,27 @@ class basic_server {
       if (error_) throw std::move(*error_);
     }
 
+    // Abortable (detail/abort.hpp): a listen still looking its host up
+    // closes the server, as Node's `signal` option does.
+    detail::loop_core& abort_core() const noexcept { return s_->loop->core(); }
+    void abort() noexcept {
+      if (!pending_ || pending_->done || !pending_->awaiter) return;
+      aborted_ = true;
+      auto h = std::exchange(pending_->awaiter, nullptr);
+      s_->close({});
+      detail::resume(h);
+    }
+    // Stopped before it was awaited: the server stops listening (or looking up).
+    void abandon_unstarted() noexcept {
+      awaited_ = true;  // nothing for "error" either
+      s_->close({});
+    }
+
    private:
     std::shared_ptr<state> s_;
     std::optional<error> error_;
     std::shared_ptr<typename state::pending_listen> pending_;
+    bool aborted_ = false;
     bool awaited_ = false;
   };
 
@@ -441,14 +459,30 @@ class basic_server {
     close_result(std::shared_ptr<state> s, bool was_listening) : s_(std::move(s)), was_listening_(was_listening) {}
     close_result(const close_result&) = delete;
     bool await_ready() const noexcept { return !was_listening_ || (!s_->closing && !s_->self); }
-    void await_suspend(std::coroutine_handle<> h) { s_->close_waiters.push_back(h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      waiter_ = h;
+      s_->close_waiters.push_back(h);
+    }
     void await_resume() const {
+      if (aborted_) throw error(errc::abort_err);
       if (!was_listening_) throw error(errc::err_server_not_running);
+    }
+    // Abortable (detail/abort.hpp): stops waiting for "close"; the server
+    // still closes once its last connection ends.
+    detail::loop_core& abort_core() const noexcept { return s_->loop->core(); }
+    void abort() noexcept {
+      auto& w = s_->close_waiters;
+      if (!waiter_ || std::find(w.begin(), w.end(), waiter_) == w.end()) return;
+      std::erase(w, waiter_);
+      aborted_ = true;
+      detail::resume(std::exchange(waiter_, {}));
     }
 
    private:
     std::shared_ptr<state> s_;
     bool was_listening_;
+    std::coroutine_handle<> waiter_;
+    bool aborted_ = false;
   };
 
   /// server.close([callback]): stops accepting now; "close" (and the
@@ -581,6 +615,15 @@ class basic_server {
     socket_type await_resume() {
       if (w_.err) throw std::move(*w_.err);
       return std::move(*w_.sock);
+    }
+    // Abortable (detail/abort.hpp): stops waiting; the server keeps
+    // listening, and a connection that comes later waits for the next accept().
+    detail::loop_core& abort_core() const noexcept { return s_->loop->core(); }
+    void abort() noexcept {
+      if (!w_.suspended || w_.sock || w_.err) return;
+      std::erase(s_->waiters, &w_);
+      w_.err = error(errc::abort_err);
+      detail::resume(w_.handle);
     }
 
    private:

@@ -21,6 +21,7 @@
 #include <exception>
 #include <functional>
 #include <new>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -73,8 +74,16 @@ inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> h) noexcept {
 
 struct task_promise_base {
   std::coroutine_handle<> continuation = std::noop_coroutine();
+  // The token the task runs under (net::abortable, net::timeout, when_any's
+  // losers): every abortable operation it awaits is aborted by it. Empty for
+  // a task nobody can stop, which then awaits as if this were not here.
+  std::stop_token stop_token_;
   // Set by spawn(): the frame owns itself and reports an escaping exception.
   bool detached = false;
+
+  // Hands stop_token_ to what the task awaits (detail/abort.hpp).
+  template <typename A>
+  decltype(auto) await_transform(A&& a);
 
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
@@ -110,6 +119,7 @@ inline std::string inspect_name(const error& e) {
   if (e.code().category() != netxx_category()) return "Error";
   switch (static_cast<errc>(e.code().value())) {
     case errc::abort_err: return "AbortError";
+    case errc::timeout_err: return "DOMException [TimeoutError]";  // AbortSignal.timeout()'s reason
     case errc::err_invalid_address: return "Error";  // thrown by Node's C++ side: no [code]
     case errc::err_invalid_arg_type:
     case errc::err_invalid_arg_value:
@@ -429,3 +439,5 @@ void spawn(task<T> t) {
 }
 
 NETXX_END_NAMESPACE
+
+#include "detail/abort.hpp"  // task_promise_base::await_transform

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "../config.hpp"
@@ -336,8 +337,23 @@ class loop_core {
   /// backend may leave work for it (io_uring closes idle descriptors in the
   /// ring). run() flushes such work before it returns.
   bool running() const noexcept { return running_ > 0; }
-  void enter_run() noexcept { ++running_; }
-  void leave_run() noexcept { --running_; }
+  void enter_run() noexcept {
+    ++running_;
+    outer_running_ = std::exchange(running_here(), this);
+  }
+  void leave_run() noexcept {
+    --running_;
+    running_here() = outer_running_;
+  }
+  /// The loop running on this thread now (inside its run()), or null: where
+  /// work that names no loop of its own (a deadline on a task) arms its timer.
+  static loop_core* running_on_this_thread() noexcept { return running_here(); }
+
+  /// Queues fn to run on this loop's thread, from any thread; wakes the loop
+  /// when it may be waiting in the kernel.
+  void post(unique_function fn) {
+    if (enqueue_post(std::move(fn)) && !in_loop_thread()) wake();
+  }
 
   // --- work done for this loop on other threads (loop thread only) ------------------
 
@@ -407,6 +423,11 @@ class loop_core {
   std::uint32_t turn_ = 1;
   // pthread_t, not std::thread::id: <thread> is among the costliest headers to compile.
   pthread_t owner_;
+  loop_core* outer_running_ = nullptr;
+  static loop_core*& running_here() noexcept {
+    static thread_local loop_core* core = nullptr;
+    return core;
+  }
   int running_ = 0;
   remote_work* remote_head_ = nullptr;
 };

@@ -127,8 +127,9 @@ void start_lookup(basic_loop<Backend>& loop, std::string_view hostname, const lo
 template <typename Backend>
 lookup_awaitable<Backend>::lookup_awaitable(basic_loop<Backend>& loop, std::string_view hostname,
                                             const lookup_options& options)
-    : st_(std::make_shared<state>()) {
+    : st_(std::make_shared<state>()), core_(&loop.core()) {
   lookup(loop, hostname, options, [st = st_](std::optional<error> err, std::vector<lookup_address> addrs) {
+    if (st->done) return;  // aborted: nobody waits for it
     st->err = std::move(err);
     st->addresses = std::move(addrs);
     st->done = true;

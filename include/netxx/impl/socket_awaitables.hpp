@@ -32,6 +32,16 @@ class connect_awaitable {
   explicit connect_awaitable(std::shared_ptr<socket_state<Backend>> s) : s_(std::move(s)) {}
   bool await_ready() const noexcept { return !s_->connecting; }
   void await_suspend(std::coroutine_handle<> h) { s_->more().connect_waiter = h; }
+  // Abortable (detail/abort.hpp): destroys the socket with ABORT_ERR, as
+  // Node's `signal` option does while connecting.
+  loop_core& abort_core() const noexcept { return s_->loop->core(); }
+  void abort() noexcept {
+    if (s_->connecting && s_->x && s_->x->connect_waiter) s_->destroy(error(errc::abort_err));
+  }
+  // Stopped before it was awaited: the connect started by connect() stops too.
+  void abandon_unstarted() noexcept {
+    if (s_->connecting) s_->destroy(error(errc::abort_err));
+  }
   void await_resume() {
     if (s_->x && s_->x->connect_failure) {
       const auto failure = std::exchange(s_->x->connect_failure, nullptr);
@@ -114,7 +124,7 @@ class basic_read_awaitable : public io_op {
     if (early_) throw error(*early_);
     if (result == socket_state<Backend>::served_from_buffer) return from_buffer();
     if (result < 0) {
-      if (result == -ECANCELED) throw cut_short(s_);
+      if (result == -ECANCELED) throw aborted_ ? error(errc::abort_err) : cut_short(s_);
       throw error::from_syscall("read", errno_code(-result));
     }
     const auto n = static_cast<std::size_t>(result);
@@ -149,6 +159,27 @@ class basic_read_awaitable : public io_op {
   std::shared_ptr<socket_state<Backend>> s_;
   std::coroutine_handle<> waiter_;
   std::optional<errc> early_;
+  bool aborted_ = false;
+
+ public:
+  // Abortable (detail/abort.hpp). No byte is lost: a read waiting for the
+  // connection or for the socket's own read in flight stops waiting (what
+  // that read brings stays buffered for the next one); a recv in the kernel
+  // is cancelled, and one the kernel finished first returns its bytes.
+  loop_core& abort_core() const noexcept { return s_->loop->core(); }
+  void abort() noexcept {
+    if (aborted_ || !waiter_) return;
+    if (this->in_flight()) {
+      aborted_ = true;
+      s_->loop->cancel(this->id);
+    } else if (s_->pending_read == this) {
+      aborted_ = true;
+      s_->pending_read = nullptr;
+      this->result = -ECANCELED;
+      resume(waiter_);
+    }
+    // else: its outcome is on the way (served from the buffer, or failed by destroy()).
+  }
 };
 
 /// Resumes once all of data is in the kernel (or throws the write's
@@ -186,6 +217,7 @@ class write_awaitable : private socket_state<Backend>::write_waiter {
   void await_resume() {
     if (early_) throw error(*early_);
     if (!error_) return;
+    if (error_ == errc::abort_err) throw error::aborted(errc::abort_err, this->written);
     if (error_ == errc::err_stream_destroyed) throw error(errc::err_socket_closed);
     if (const error* e = s_ ? s_->destroyed_by() : nullptr; e && e->code() == error_) throw *e;
     throw error::from_syscall("write", error_);
@@ -206,6 +238,19 @@ class write_awaitable : private socket_state<Backend>::write_waiter {
   std::optional<errc> early_;
   phase phase_ = phase::unused;
   bool submitting_ = false;
+
+ public:
+  // Abortable (detail/abort.hpp): the bytes not yet in the kernel are not
+  // sent (a send in flight finishes first: the kernel reads this frame's
+  // bytes), and the error says how many were (error::bytes_written). The
+  // socket stays open, its stream cut after those bytes.
+  loop_core& abort_core() const noexcept { return s_->loop->core(); }
+  void abort() noexcept {
+    if (phase_ == phase::queued) s_->abort_waiter(this);
+  }
+  // A stop before the write began: no write at all (not the discarded
+  // write's copy that the destructor would send).
+  void abandon_unstarted() noexcept { phase_ = phase::told; }
 };
 
 /// What end() returns. end() has already ended the socket; awaiting this
@@ -232,6 +277,7 @@ class end_awaitable : private socket_state<Backend>::write_waiter {
   }
   void await_resume() {
     if (!error_) return;
+    if (error_ == errc::abort_err) throw error(errc::abort_err);
     if (const error* e = s_ ? s_->destroyed_by() : nullptr; e && e->code() == error_) throw *e;
     throw error(errc::err_socket_closed);
   }
@@ -247,6 +293,18 @@ class end_awaitable : private socket_state<Backend>::write_waiter {
   std::coroutine_handle<> waiter_;
   std::error_code error_;
   bool waiting_ = false;
+
+ public:
+  // Abortable (detail/abort.hpp): stops waiting for "finish"; the socket
+  // stays ended, and what was written still goes.
+  loop_core& abort_core() const noexcept { return s_->loop->core(); }
+  void abort() noexcept {
+    if (!waiting_) return;
+    s_->forget_waiter(this);
+    waiting_ = false;
+    error_ = make_error_code(errc::abort_err);
+    resume(waiter_);
+  }
 };
 
 }  // namespace detail

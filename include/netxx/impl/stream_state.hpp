@@ -170,6 +170,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   // goes away first leaves its bytes behind as a copy.
   struct write_waiter {
     void (*done)(write_waiter*, std::error_code) noexcept = nullptr;
+    std::size_t written = 0;  // an aborted write's bytes that were sent
   };
   struct chunk {
     std::vector<std::byte> data;          // owned bytes
@@ -178,6 +179,7 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
     std::size_t offset = 0;
     write_callback cb;
     write_waiter* waiter = nullptr;
+    bool cut = false;  // an aborted write's: dropped once no send covers it (drop_cut)
     std::span<const std::byte> bytes() const noexcept {
       return waiter || block.data() ? borrowed : std::span<const std::byte>(data);
     }
@@ -209,10 +211,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   struct finished_write {
     write_callback cb;
     write_waiter* waiter = nullptr;
+    std::error_code ec{};  // abort_err for an aborted write
   };
   std::vector<finished_write> finished;
   bool pumping = false;          // inside pump()'s send loop
   bool telling = false;          // inside tell_finished()
+  bool cut_pending = false;      // an aborted write waits for the send in flight (drop_cut)
   std::uint32_t finished_head = 0;
 
   // Awaitable reads in flight (in their frames), for destroy and unref.
@@ -429,6 +433,12 @@ struct socket_state : std::enable_shared_from_this<socket_state<Backend>> {
   /// (still sent, in order), or, while the kernel is sending them, the
   /// stream is torn and closes.
   void forget_waiter(write_waiter* w) noexcept;
+  /// An awaited write aborted (net::abortable): its bytes not yet sent are
+  /// dropped and it is told ABORT_ERR with the count sent. A send in flight
+  /// over them is cancelled first (a peer that does not read would never
+  /// finish it); the kernel lets go of the bytes before they are dropped.
+  void abort_waiter(write_waiter* w) noexcept;
+  void drop_cut() noexcept;
 
   void enqueue(chunk c);
 

@@ -382,6 +382,47 @@ void socket_state<Backend>::forget_waiter(write_waiter* w) noexcept {
 }
 
 template <typename Backend>
+void socket_state<Backend>::abort_waiter(write_waiter* w) noexcept {
+  for (std::size_t k = queue_head; k < queue.size(); ++k) {
+    chunk& c = queue[k];
+    if (c.waiter != w || c.cut) continue;
+    c.cut = true;
+    cut_pending = true;
+    if (wop.in_flight() && k < queue_head + in_flight_chunks) {
+      loop->cancel(wop.id);  // took() drops it when the send comes back
+      return;
+    }
+    auto keep = this->shared_from_this();
+    drop_cut();
+    pump();  // tells the waiter; an emptied queue drains (and sends a pending FIN)
+    return;
+  }
+}
+
+template <typename Backend>
+void socket_state<Backend>::drop_cut() noexcept {
+  if (!std::exchange(cut_pending, false)) return;
+  NETXX_ASSERT(!wop.in_flight(), "an aborted write dropped while a send covers it");
+  for (std::size_t k = queue_head; k < queue.size();) {
+    chunk& c = queue[k];
+    if (!c.cut) {
+      ++k;
+      continue;
+    }
+    queued_bytes -= c.left();
+    if (c.waiter) {
+      c.waiter->written = c.offset;
+      finished.push_back({{}, c.waiter, make_error_code(errc::abort_err)});
+    }
+    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(k));
+  }
+  if (queue_head == queue.size()) {
+    queue.clear();
+    queue_head = 0;
+  }
+}
+
+template <typename Backend>
 void socket_state<Backend>::enqueue(chunk c) {
   queued_bytes += c.left();
   queue.push_back(std::move(c));
@@ -458,9 +499,10 @@ template <typename Backend>
 void socket_state<Backend>::took(int res) {
   in_flight_chunks = 0;
   if (destroyed) return;
+  if (res == -ECANCELED && cut_pending) res = 0;  // abort_waiter() cancelled it: nothing was sent
   if (res < 0) {
-    if (res != -EAGAIN) destroy(error::from_syscall("write", errno_code(-res)));
-    return;
+    if (res != -EAGAIN) return destroy(error::from_syscall("write", errno_code(-res)));
+    return drop_cut();
   }
   auto left = static_cast<std::size_t>(res);
   bytes_written += left;
@@ -479,6 +521,7 @@ void socket_state<Backend>::took(int res) {
     else if (f.cb || f.waiter)
       finished.push_back(std::move(f));
   }
+  drop_cut();
 }
 
 template <typename Backend>
@@ -489,7 +532,7 @@ void socket_state<Backend>::tell_finished() {
   while (finished_head < finished.size()) {
     finished_write f = std::move(finished[finished_head++]);
     if (f.cb) f.cb({});
-    if (f.waiter) f.waiter->done(f.waiter, {});
+    if (f.waiter) f.waiter->done(f.waiter, f.ec);
   }
   finished.clear();
   finished_head = 0;
