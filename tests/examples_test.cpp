@@ -113,3 +113,32 @@ TEST_CASE("the spec's echo server (010) greets the spec's client (100), which pr
   CHECK(out.find("disconnected from server\n") != std::string::npos);
   CHECK(out.find("exit 0") != std::string::npos);
 }
+
+namespace {
+// Runs an example to its end; what it printed, then "exit N".
+std::string run_example(std::vector<std::string> argv) {
+  auto body = [](std::vector<std::string> argv) -> net::task<std::string> {
+    auto child = netxx_test::spawn_child(std::move(argv));
+    std::string out = co_await netxx_test::read_all(child.out);
+    const int status = co_await netxx_test::reap(child.pid);
+    net::loop::current().close_now(child.out);
+    co_return out + "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  };
+  return netxx_test::run_bounded(body(std::move(argv)));
+}
+}  // namespace
+
+TEST_CASE("090-deadlines: the greeting in time, or TimeoutError; then a stop from another thread (ABORT_ERR)",
+          "[examples]") {
+  CHECK(run_example({example("090-deadlines"), "0", "5000"}) ==
+        "greeting: \"hello\\n\"\nthen: the server ended\nexit 0");
+  CHECK(run_example({example("090-deadlines"), "2000", "30"}) ==
+        "no greeting: The operation was aborted due to timeout (TimeoutError)\n"
+        "read stopped: The operation was aborted (ABORT_ERR)\nexit 0");
+}
+
+TEST_CASE("091-when-any: when_all connects both, when_any takes the fast answer, when_any_success skips a refusal",
+          "[examples]") {
+  CHECK(run_example({example("091-when-any")}) ==
+        "connected to both\nfirst: fast server said \"fast answer\"\nany: connection 0 succeeded\nexit 0");
+}

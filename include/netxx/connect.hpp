@@ -30,6 +30,17 @@ class basic_connecting_socket : public basic_socket<Backend> {
     typename basic_socket<Backend>::connect_awaitable(detail::socket_access::state(*this)).await_resume();
     return *this;
   }
+  // Abortable (detail/abort.hpp): destroys the socket with ABORT_ERR, as
+  // Node's `signal` option does while connecting.
+  detail::loop_core& abort_core() const noexcept { return detail::socket_access::state(*this)->loop->core(); }
+  void abort() noexcept {
+    auto& s = *detail::socket_access::state(*this);
+    if (s.connecting && s.x && s.x->connect_waiter) s.destroy(error(errc::abort_err));
+  }
+  void abandon_unstarted() noexcept {
+    auto& s = *detail::socket_access::state(*this);
+    if (s.connecting) s.destroy(error(errc::abort_err));
+  }
 };
 using connecting_socket = basic_connecting_socket<auto_backend>;
 

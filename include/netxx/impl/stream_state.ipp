@@ -402,8 +402,14 @@ void socket_state<Backend>::abort_waiter(write_waiter* w) noexcept {
 template <typename Backend>
 void socket_state<Backend>::drop_cut() noexcept {
   if (!std::exchange(cut_pending, false)) return;
-  NETXX_ASSERT(!wop.in_flight(), "an aborted write dropped while a send covers it");
-  for (std::size_t k = queue_head; k < queue.size();) {
+  // The chunks a send in flight covers stay (the kernel reads their bytes):
+  // took() comes back for them. Those behind may go; the vector moves them,
+  // but their bytes stay where they are.
+  std::size_t k = queue_head;
+  if (wop.in_flight()) {
+    for (; k < queue_head + in_flight_chunks && k < queue.size(); ++k) cut_pending = cut_pending || queue[k].cut;
+  }
+  while (k < queue.size()) {
     chunk& c = queue[k];
     if (!c.cut) {
       ++k;
