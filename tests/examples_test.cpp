@@ -113,3 +113,22 @@ TEST_CASE("the spec's echo server (010) greets the spec's client (100), which pr
   CHECK(out.find("disconnected from server\n") != std::string::npos);
   CHECK(out.find("exit 0") != std::string::npos);
 }
+
+TEST_CASE("Happy Eyeballs v2 (105): the silent first address is still pending when the second wins", "[examples]") {
+  auto body = []() -> net::task<std::string> {
+    auto child = netxx_test::spawn_child({example("105-happy-eyeballs-v2")});
+    std::string out = co_await netxx_test::read_all(child.out);  // to its end: the example exited
+    const int status = co_await netxx_test::reap(child.pid);
+    net::loop::current().close_now(child.out);
+    co_return out + "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  };
+  const std::string out = netxx_test::run_bounded(body());
+  INFO("105-happy-eyeballs-v2 printed: " << out);
+  // Both attempts started and neither failed: the first was not abandoned, the second won.
+  CHECK(out.find("attempt 127.0.0.2\nattempt 127.0.0.1\nwinner 127.0.0.1\n") == 0);
+  CHECK(out.find("failed") == std::string::npos);
+  CHECK(out.find("attempted 127.0.0.2:") != std::string::npos);
+  CHECK(out.find("attempted 127.0.0.1:") > out.find("attempted 127.0.0.2:"));
+  CHECK(out.find("received hello from 127.0.0.1\n") != std::string::npos);
+  CHECK(out.find("exit 0") != std::string::npos);
+}
