@@ -75,4 +75,7 @@ net::task<> demo() {
   server.close();
 }
 
-int main() { return net::run(demo()); }
+int main() {
+  net::spawn(demo());
+  net::run();  // until nothing is left: the server's close and the sockets' "close" come after demo() returns
+}
