@@ -342,8 +342,9 @@ void connector<Owner>::race_next() {
     const std::size_t current = next_candidate++;
     const auto cand = candidates[current];
     std::optional<error> failure;
-    // Node binds only the local port here; attempts in flight together to one
-    // family cannot share it, so the later ones fail with "bind EADDRINUSE".
+    // Node binds only the local port here; attempts in flight together cannot
+    // share it (nor can IPv4 and a dual-stack IPv6), so while one is in flight
+    // the later ones fail with "bind EADDRINUSE" and the race goes on.
     auto a = make_attempt(cand.address, cand.family, {}, failure);
     if (!a) {
       race_errors[current] = std::move(failure);
