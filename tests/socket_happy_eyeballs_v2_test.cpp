@@ -388,3 +388,22 @@ TEST_CASE("v2: the attempt delay is checked as Node checks its attempt timeout",
     }
   }
 }
+
+TEST_CASE("v2: with a local port the attempts cannot overlap: Node's serial attempts run", "[happy-eyeballs-v2]") {
+  answering good;
+  const std::uint16_t port = good.port();
+  black_hole hole("127.0.0.2", port);
+  const std::uint16_t local = closed_port();
+  net::connect_options o = racing(port, {{{"127.0.0.2", 4}, {"127.0.0.1", 4}}}, 10);
+  o.local_port = local;
+  o.auto_select_family_attempt_timeout = 20;
+  net::socket c = net::connect(o);
+  recorder r;
+  r.attach(c);
+  run_until([&] { return r.closed || r.connected(); });
+  // Racing, the second attempt could not bind the port the first holds.
+  CHECK(r.events ==
+        std::vector<std::string>{"attempt 127.0.0.2 4", "timeout 127.0.0.2", "attempt 127.0.0.1 4", "connect"});
+  CHECK(c.local_port() == local);
+  finish(c, r);
+}

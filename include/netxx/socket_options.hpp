@@ -166,6 +166,8 @@ struct socket_options {
 /// First Address Family Count of 1). Nothing else changes: the same events,
 /// except "connectionAttemptTimeout" (nothing is abandoned), the same
 /// aggregate error when every attempt fails, the same attempted addresses.
+/// With a `local_port`, Node's serial attempts run: attempts in flight
+/// together could not share it.
 struct happy_eyeballs_v2 {
   std::int64_t attempt_delay = 250;  // ms: 1 to 2147483647 (else ERR_OUT_OF_RANGE), raised to RFC 8305's floor of 10
 };

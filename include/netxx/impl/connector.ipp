@@ -29,7 +29,9 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
   local_address = std::string(o.local_address);
   local_port = o.local_port;
   attempt_timeout = t.attempt_timeout;
-  race_delay = t.race_delay;
+  // Attempts in flight together cannot share a local port (nor can IPv4
+  // and a dual-stack IPv6): with one, Node's serial attempts run instead.
+  if (local_port == 0) race_delay = t.race_delay;
   if (const int fam = is_ip(host)) {  // an IP: no lookup
     owner->loop->post([keep, g, fam] {
       if (keep->connecting && keep->x->connect.gen == g) keep->x->connect.connect_to(keep->x->connect.host, fam);
@@ -342,10 +344,7 @@ void connector<Owner>::race_next() {
     const std::size_t current = next_candidate++;
     const auto cand = candidates[current];
     std::optional<error> failure;
-    // Node binds only the local port here; attempts in flight together cannot
-    // share it (nor can IPv4 and a dual-stack IPv6), so while one is in flight
-    // the later ones fail with "bind EADDRINUSE" and the race goes on.
-    auto a = make_attempt(cand.address, cand.family, {}, failure);
+    auto a = make_attempt(cand.address, cand.family, {}, failure);  // no local port: start() saw to it
     if (!a) {
       race_errors[current] = std::move(failure);
       continue;
