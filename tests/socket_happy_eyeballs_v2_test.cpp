@@ -6,6 +6,7 @@
 // kernel's: no descriptor appears on the server side, so the counts of open
 // descriptors are the client's alone). Order and counts only, no timing.
 #include <arpa/inet.h>
+#include <fcntl.h>
 
 #include <stop_token>
 
@@ -97,6 +98,7 @@ struct black_hole {
   // The queued connection is taken and the filler still knocking goes, so
   // the next SYN to arrive finds room.
   void open() {
+    ::fcntl(lfd, F_SETFL, O_NONBLOCK);  // an empty queue fails the check below, never blocks the loop
     const int taken = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
     CHECK(taken >= 0);
     if (taken >= 0) ::close(taken);
