@@ -40,7 +40,7 @@ net::task<> client(std::uint16_t port, std::chrono::milliseconds deadline) {
 int main(int argc, char** argv) {
   const int delay = argc > 1 ? std::atoi(argv[1]) : 500;
   const auto deadline = std::chrono::milliseconds(argc > 2 ? std::atoi(argv[2]) : 100);
-  return net::run([](int delay, std::chrono::milliseconds deadline) -> net::task<> {
+  net::spawn([](int delay, std::chrono::milliseconds deadline) -> net::task<> {
     auto server = net::create_server([delay](net::socket s) {
       net::timer greet = net::set_timeout([s]() mutable { s.end("hello\n"); }, delay);
       s.on("close", [greet](bool) mutable { greet.close(); });  // no greeting for a client gone
@@ -49,4 +49,5 @@ int main(int argc, char** argv) {
     co_await client(server.address()->port, deadline);
     server.close();
   }(delay, deadline));
+  return net::run();  // to the end: the server's "close" comes after the client is done
 }

@@ -50,4 +50,7 @@ net::task<> ask_both() {
   slow.close();
 }
 
-int main() { return net::run(ask_both()); }
+int main() {
+  net::spawn(ask_both());
+  return net::run();  // to the end: the servers' "close" comes after ask_both() returns
+}

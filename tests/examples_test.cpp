@@ -142,3 +142,15 @@ TEST_CASE("091-when-any: when_all connects both, when_any takes the fast answer,
   CHECK(run_example({example("091-when-any")}) ==
         "connected to both\nfirst: fast server said \"fast answer\"\nany: connection 0 succeeded\nexit 0");
 }
+
+TEST_CASE("Happy Eyeballs v2 (105): the silent first address is still pending when the second wins", "[examples]") {
+  const std::string out = run_example({example("105-happy-eyeballs-v2")});
+  INFO("105-happy-eyeballs-v2 printed: " << out);
+  // Both attempts started and neither failed: the first was not abandoned, the second won.
+  CHECK(out.find("attempt 127.0.0.2\nattempt 127.0.0.1\nwinner 127.0.0.1\n") == 0);
+  CHECK(out.find("failed") == std::string::npos);
+  CHECK(out.find("attempted 127.0.0.2:") != std::string::npos);
+  CHECK(out.find("attempted 127.0.0.1:") > out.find("attempted 127.0.0.2:"));
+  CHECK(out.find("received hello from 127.0.0.1\n") != std::string::npos);
+  CHECK(out.find("exit 0") != std::string::npos);
+}

@@ -156,6 +156,22 @@ struct socket_options {
   std::size_t high_water_mark = 64 * 1024;       // readable and writable highWaterMark (Node's default)
 };
 
+/// Beyond Node: Happy Eyeballs v2 (RFC 8305) in place of autoSelectFamily's
+/// serial attempts. Node gives each address `autoSelectFamilyAttemptTimeout`
+/// and abandons it for the next; here an address keeps its attempt while the
+/// next one starts `attempt_delay` ms later (RFC 8305's Connection Attempt
+/// Delay), so a slow host still wins if it answers first. An attempt that
+/// fails starts the next one at once; the first to connect wins and the others
+/// are closed. The addresses are ordered as Node's (RFC 8305 section 4 with a
+/// First Address Family Count of 1). Nothing else changes: the same events,
+/// except "connectionAttemptTimeout" (nothing is abandoned), the same
+/// aggregate error when every attempt fails, the same attempted addresses.
+/// With a `local_port`, Node's serial attempts run: attempts in flight
+/// together could not share it.
+struct happy_eyeballs_v2 {
+  std::int64_t attempt_delay = 250;  // ms: 1 to 2147483647 (else ERR_OUT_OF_RANGE), raised to RFC 8305's floor of 10
+};
+
 /// socket.connect(options) and net.connect(options). A TCP connection names
 /// `port` (and `host`, default "localhost"); an IPC one names `path` (a
 /// filesystem path, or "\0name" for a Linux abstract name). net::connect
@@ -173,6 +189,7 @@ struct connect_options {
   detail::self_owned<dns::lookup_function> lookup{};  // replaces dns::lookup
   std::optional<bool> auto_select_family{};             // default: get_default_auto_select_family()
   std::optional<std::int64_t> auto_select_family_attempt_timeout{};  // ms, at least 10
+  std::optional<happy_eyeballs_v2> happy_eyeballs{};  // beyond Node: RFC 8305 when set (and auto_select_family is not false)
   bool no_delay = false;
   bool keep_alive = false;
   std::int64_t keep_alive_initial_delay = 0;

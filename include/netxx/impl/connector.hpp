@@ -5,6 +5,8 @@
 // Eyeballs attempts with their timer, and the blockList check. It belongs to
 // a socket's stream state (its Owner), whose events it emits and which it
 // tells the outcome: owner.connected(fd, domain) or owner.destroy(error).
+// Beyond Node, connect_options::happy_eyeballs runs RFC 8305's overlapping
+// attempts instead of Node's serial ones (race_next and race_done).
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -62,6 +64,7 @@ struct connect_target {
   std::string host;  // the name, the IP, or the IPC path
   bool ipc = false;
   std::int64_t attempt_timeout = 250;
+  std::optional<std::int64_t> race_delay;  // happy_eyeballs: RFC 8305's Connection Attempt Delay
 };
 
 inline connect_target check_connect_options(const connect_options& o) {
@@ -84,6 +87,16 @@ inline connect_target check_connect_options(const connect_options& o) {
                   "The value of \"options.autoSelectFamilyAttemptTimeout\" is out of range. It must be >= 1 && <= "
                   "2147483647. Received " + std::to_string(timeout));
     t.attempt_timeout = timeout < 10 ? 10 : timeout;
+  }
+  if (o.happy_eyeballs) {
+    // Checked as Node checks its attempt timeout; the floor is RFC 8305's
+    // (section 5: no attempt starts within 10 ms of the previous one).
+    const std::int64_t delay = o.happy_eyeballs->attempt_delay;
+    if (delay < 1 || delay > 2147483647)
+      throw error(errc::err_out_of_range,
+                  "The value of \"options.happyEyeballs.attemptDelay\" is out of range. It must be >= 1 && <= "
+                  "2147483647. Received " + std::to_string(delay));
+    t.race_delay = delay < 10 ? 10 : delay;
   }
   if (is_ip(t.host) == 0 && o.family != 0 && o.family != 4 && o.family != 6)
     throw error(errc::err_invalid_arg_value,
@@ -156,9 +169,18 @@ struct connector {
     // address defaulted to 0.0.0.0 or :: when only the port was given.
     std::string local_address;
     std::uint16_t local_port = 0;
-    bool closed = false;  // its descriptor was closed early (a timed-out attempt bound to a local port)
+    bool closed = false;  // its descriptor was closed early (a timed-out attempt bound to a local port, a loser)
+    bool races = false;     // a Happy Eyeballs v2 attempt (in `racing` until it answers)
+    std::size_t index = 0;  // its place among the candidates, for race_errors
   };
-  attempt_op* attempt = nullptr;
+  attempt_op* attempt = nullptr;  // Node's one attempt at a time
+
+  // Happy Eyeballs v2 (RFC 8305): every attempt started and not yet
+  // answered, oldest first; the timer starts the next one. The errors are
+  // kept by candidate, so the aggregate lists them in the order tried.
+  std::optional<std::int64_t> race_delay;  // set: this connect races
+  std::vector<attempt_op*> racing;
+  std::vector<std::optional<error>> race_errors;
 
   // Happy Eyeballs: the addresses to try in turn, each with the attempt timeout.
   struct attempt_timer_node : timer_node {
@@ -182,6 +204,10 @@ struct connector {
     if (owner->loop) owner->loop->core().disarm_timer(attempt_timer);
   }
 
+  /// This connect runs RFC 8305's overlapping attempts (several addresses
+  /// and connect_options::happy_eyeballs).
+  bool races() const noexcept { return multiple && race_delay.has_value(); }
+
   bool is_ipc() const noexcept { return port == 0 && !multiple && host.find('/') != std::string::npos; }
 
   /// Starts connecting to what `o` names (already checked into `t`): an IP
@@ -191,6 +217,12 @@ struct connector {
   /// The socket is destroyed: the attempt in flight stops (its completion
   /// closes its descriptor) and a lookup still out is ignored when it answers.
   void stop() noexcept;
+
+  /// socket.ref()/unref(): every attempt in flight keeps the loop alive, or not.
+  void set_ref(bool r) noexcept {
+    owner->set_op_ref(attempt, r);
+    for (attempt_op* a : racing) owner->set_op_ref(a, r);
+  }
 
   /// Node's _undestroy(): the socket connects again.
   void reset() noexcept { attempted_addresses.reset(); }
@@ -222,9 +254,29 @@ struct connector {
 
   static void on_attempt_timeout(timer_node* t) noexcept;
 
+  /// Happy Eyeballs v2: starts the next candidate, every earlier attempt left
+  /// in flight, and arms the Connection Attempt Delay for the one after;
+  /// with none left and none in flight, fails with every attempt's error.
+  void race_next();
+
+  /// Happy Eyeballs v2: an attempt answered. The first success wins and the
+  /// others are closed; a failure starts the next candidate at once.
+  void race_done(std::unique_ptr<attempt_op> a, int res);
+
+  /// Closes every racing attempt now (a winner, or the connect stopped);
+  /// their completions, when they come, find them closed and let them go.
+  void close_racing() noexcept;
+
   static void on_attempt_complete(io_op* op, int res) noexcept;
 
   void attempt_done(std::unique_ptr<attempt_op> a, int res);
+
+  /// A failed attempt's error, worded as Node's afterConnect and
+  /// internalConnect word it.
+  static error attempt_error(const attempt_op& a, int res);
+
+  /// Closes a failed attempt's descriptor (nothing is in flight on it any more).
+  void close_failed(attempt_op& a) noexcept;
 };
 
 }  // namespace detail

@@ -12,6 +12,7 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
   const std::uint64_t g = ++gen;
   multiple = false;
   attempted_addresses.reset();
+  race_delay.reset();
   host = std::move(t.host);
   if (o.block_list) blocks = o.block_list;
   auto keep = owner->shared_from_this();
@@ -28,6 +29,9 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
   local_address = std::string(o.local_address);
   local_port = o.local_port;
   attempt_timeout = t.attempt_timeout;
+  // Attempts in flight together cannot share a local port (nor can IPv4
+  // and a dual-stack IPv6): with one, Node's serial attempts run instead.
+  if (local_port == 0) race_delay = t.race_delay;
   if (const int fam = is_ip(host)) {  // an IP: no lookup
     owner->loop->post([keep, g, fam] {
       if (keep->connecting && keep->x->connect.gen == g) keep->x->connect.connect_to(keep->x->connect.host, fam);
@@ -36,8 +40,10 @@ void connector<Owner>::start(const connect_options& o, connect_target t) {
   }
   dns::lookup_options dopts{.family = o.family, .hints = o.hints};
   if (dopts.family != 4 && dopts.family != 6 && dopts.hints == 0) dopts.hints = dns::addrconfig;
+  // Asking for Happy Eyeballs v2 asks for the family to be auto-selected,
+  // whatever the process-wide default; auto_select_family = false still wins.
   const bool all = dopts.family != 4 && dopts.family != 6 && o.local_address.empty() &&
-                   o.auto_select_family.value_or(get_default_auto_select_family());
+                   o.auto_select_family.value_or(o.happy_eyeballs || get_default_auto_select_family());
   dopts.all = all;
   auto answer = [keep, g, all](std::optional<error> err, std::vector<dns::lookup_address> addrs) {
     keep->x->connect.after_lookup(g, std::move(err), std::move(addrs), all);
@@ -59,6 +65,15 @@ void connector<Owner>::stop() noexcept {
   ++gen;
   owner->loop->core().disarm_timer(attempt_timer);
   if (auto* a = std::exchange(attempt, nullptr)) owner->loop->cancel(a->id);
+  close_racing();
+}
+
+template <typename Owner>
+void connector<Owner>::close_racing() noexcept {
+  for (attempt_op* a : std::exchange(racing, {})) {
+    owner->loop->close_now(a->fd);  // cancels its connect first (io_uring), or queues its -ECANCELED (epoll)
+    a->closed = true;
+  }
 }
 
 template <typename Owner>
@@ -98,6 +113,10 @@ void connector<Owner>::after_lookup(std::uint64_t g, std::optional<error> err, s
   next_candidate = 0;
   attempt_errors.clear();
   attempted_addresses.emplace();
+  if (race_delay) {
+    race_errors.assign(candidates.size(), std::nullopt);
+    return race_next();
+  }
   connect_next();
 }
 
@@ -172,7 +191,10 @@ auto connector<Owner>::make_attempt(std::string_view address, int fam, std::stri
 template <typename Owner>
 bool connector<Owner>::launch(std::unique_ptr<attempt_op> owned) {
   attempt_op* a = owned.release();
-  attempt = a;
+  if (a->races)
+    racing.push_back(a);
+  else
+    attempt = a;
   a->code = op_code::connect;
   a->complete = &on_attempt_complete;
   a->counts_alive = owner->ref;
@@ -239,6 +261,11 @@ template <typename Owner>
 void connector<Owner>::on_attempt_timeout(timer_node* t) noexcept {
   connector* self = static_cast<attempt_timer_node*>(t)->self;
   Owner* o = self->owner;
+  if (self->races()) {  // the Connection Attempt Delay: the next one joins, nothing is abandoned
+    if (!o->connecting) return;
+    auto keep = o->shared_from_this();
+    return self->race_next();
+  }
   attempt_op* a = self->attempt;
   if (!a || !o->connecting) return;
   auto keep = o->shared_from_this();
@@ -262,7 +289,10 @@ template <typename Owner>
 void connector<Owner>::on_attempt_complete(io_op* op, int res) noexcept {
   std::unique_ptr<attempt_op> a(static_cast<attempt_op*>(op));
   auto st = std::move(a->st);
-  st->x->connect.attempt_done(std::move(a), res);
+  if (a->races)
+    st->x->connect.race_done(std::move(a), res);
+  else
+    st->x->connect.attempt_done(std::move(a), res);
 }
 
 template <typename Owner>
@@ -276,23 +306,98 @@ void connector<Owner>::attempt_done(std::unique_ptr<attempt_op> a, int res) {
   }
   owner->loop->core().disarm_timer(attempt_timer);
   if (res == 0) return owner->connected(a->fd, a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : AF_UNIX);
-  auto e = a->family == 0                  ? error::from_syscall("connect", errno_code(-res), a->address)
-           : connect_failed_at_once(-res) ? error::from_syscall("connect", errno_code(-res), a->address, a->port,
-                                                                local_end(a->fd))
-                                          : error::from_connect(errno_code(-res), a->address, a->port,
-                                                                a->local_address, a->local_port);
-  // Bound to a local port, the descriptor is closed now (io_uring's
-  // close_idle is queued): the next attempt binds that port again.
-  if (a->local_port != 0)
-    owner->loop->close_now(a->fd);
-  else
-    owner->loop->close_idle(a->fd);
+  auto e = attempt_error(*a, res);
+  close_failed(*a);
   auto keep = owner->shared_from_this();
   owner->events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
   if (owner->destroyed || !owner->connecting) return;
   if (!multiple) return owner->destroy(std::move(e));
   attempt_errors.push_back(std::move(e));
   connect_next();
+}
+
+template <typename Owner>
+error connector<Owner>::attempt_error(const attempt_op& a, int res) {
+  if (a.family == 0) return error::from_syscall("connect", errno_code(-res), a.address);
+  if (connect_failed_at_once(-res))
+    return error::from_syscall("connect", errno_code(-res), a.address, a.port, local_end(a.fd));
+  return error::from_connect(errno_code(-res), a.address, a.port, a.local_address, a.local_port);
+}
+
+template <typename Owner>
+void connector<Owner>::close_failed(attempt_op& a) noexcept {
+  // Bound to a local port, the descriptor is closed now (io_uring's
+  // close_idle is queued): the next attempt binds that port again.
+  if (a.local_port != 0)
+    owner->loop->close_now(a.fd);
+  else
+    owner->loop->close_idle(a.fd);
+}
+
+template <typename Owner>
+void connector<Owner>::race_next() {
+  owner->loop->core().disarm_timer(attempt_timer);
+  if (owner->destroyed || !owner->connecting) return;
+  auto keep = owner->shared_from_this();
+  const std::uint64_t g = gen;
+  while (next_candidate < candidates.size()) {
+    const std::size_t current = next_candidate++;
+    const auto cand = candidates[current];
+    std::optional<error> failure;
+    auto a = make_attempt(cand.address, cand.family, {}, failure);  // no local port: start() saw to it
+    if (!a) {
+      race_errors[current] = std::move(failure);
+      continue;
+    }
+    if (blocks && blocks->check(cand.address, cand.family == 4 ? family::ipv4 : family::ipv6)) {
+      ::close(a->fd);
+      error e(errc::err_ip_blocked, "IP(" + cand.address + ") is blocked by net.BlockList");
+      race_errors[current] = e;
+      owner->events.template emit<"connectionAttemptFailed">(std::string_view(cand.address), port, cand.family, e);
+      if (!live(g)) return;
+      continue;
+    }
+    owner->events.template emit<"connectionAttempt">(std::string_view(cand.address), port, cand.family);
+    if (owner->destroyed || !live(g)) return ::close(a->fd), void();
+    attempted_addresses->push_back(cand.address + ":" + std::to_string(port));
+    a->races = true;
+    a->index = current;
+    // Answered at once, the attempt went through race_done, which went on.
+    if (!launch(std::move(a))) return;
+    if (next_candidate < candidates.size() && live(g)) owner->loop->core().arm_timer(attempt_timer, *race_delay);
+    return;
+  }
+  if (!racing.empty()) return;  // every address tried: the ones in flight decide
+  std::vector<error> errors;
+  for (auto& e : race_errors)
+    if (e) errors.push_back(std::move(*e));
+  if (errors.empty())
+    owner->destroy(error(errc::err_socket_connection_timeout));
+  else
+    owner->destroy(error::aggregate(std::move(errors)));
+}
+
+template <typename Owner>
+void connector<Owner>::race_done(std::unique_ptr<attempt_op> a, int res) {
+  const auto it = std::find(racing.begin(), racing.end(), a.get());
+  if (it == racing.end() || a->gen != gen || owner->destroyed || !owner->connecting) {
+    // A loser, or the connect was stopped: close_racing closed it already.
+    if (!a->closed) owner->loop->close_idle(a->fd);
+    return;
+  }
+  racing.erase(it);
+  if (res == 0) {
+    owner->loop->core().disarm_timer(attempt_timer);
+    close_racing();  // RFC 8305 section 5: the others are cancelled, the untried ignored
+    return owner->connected(a->fd, a->family == 4 ? AF_INET : AF_INET6);
+  }
+  auto e = attempt_error(*a, res);
+  close_failed(*a);
+  auto keep = owner->shared_from_this();
+  owner->events.template emit<"connectionAttemptFailed">(std::string_view(a->address), a->port, a->family, e);
+  if (owner->destroyed || !owner->connecting || a->gen != gen) return;
+  race_errors[a->index] = std::move(e);
+  race_next();  // a failure does not wait for the delay
 }
 
 }  // namespace detail

@@ -251,7 +251,7 @@ auto basic_socket<Backend>::set_ref(bool r) noexcept -> basic_socket& {
   s_->ref = r;
   s_->set_op_ref(s_->pending_read, r);
   s_->set_op_ref(&s_->flow_read, r);
-  if (s_->x) s_->set_op_ref(s_->x->connect.attempt, r);
+  if (s_->x) s_->x->connect.set_ref(r);
   return *this;
 }
 
