@@ -30,6 +30,7 @@ struct pair_socket {
   ~pair_socket() {
     s.destroy();
     if (peer >= 0) ::close(peer);
+    netxx_test::settle();  // destroy()'s "close" runs next tick
   }
 };
 
