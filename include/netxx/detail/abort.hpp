@@ -24,7 +24,9 @@
 // discarded s.write(data) writes a copy) also has abandon_unstarted(): the
 // wrapper calls it when the token was stopped before the operation began.
 
+#include <atomic>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -53,8 +55,10 @@ inline constexpr bool is_task_v<task<T>> = true;
 
 /// What a stop callback, the calls it posts and the waiting frame share: the
 /// frame may be gone by the time a posted call runs, so the call finds the
-/// operation through here, and finds nothing once the frame let go.
-class abort_link : public std::enable_shared_from_this<abort_link> {
+/// operation through here, and finds nothing once the frame let go. Counted
+/// by hand (the frame, and each post in flight): a waiting frame holds one
+/// pointer to it, and only while a token can stop.
+class abort_link {
  public:
   using fire_fn = void (*)(void*) noexcept;
   abort_link(loop_core& core, void* target, fire_fn fire) noexcept : core_(&core), target_(target), fire_(fire) {}
@@ -64,25 +68,44 @@ class abort_link : public std::enable_shared_from_this<abort_link> {
   /// Watches token; when it stops (on whatever thread), abort() runs on the
   /// loop's thread in its posted phase. Already stopped: posted at once.
   void watch(const std::stop_token& token) { callback_.emplace(token, poster{this}); }
-  /// The operation resumed (or its frame is going): nothing more to abort.
+  /// The frame's end of it: the operation resumed, or the frame is going.
   /// Waits for a stop callback running on another thread to finish posting.
   void release() noexcept {
     target_ = nullptr;
     callback_.reset();
+    drop();
   }
 
  private:
+  void hold() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void drop() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  // The posted call: one reference, given back when it has run (or when a
+  // loop that never ran it lets it go).
+  struct posted {
+    abort_link* link;
+    explicit posted(abort_link* l) noexcept : link(l) {}
+    posted(posted&& o) noexcept : link(std::exchange(o.link, nullptr)) {}
+    posted& operator=(posted&&) = delete;
+    ~posted() {
+      if (link) link->drop();
+    }
+    void operator()() const noexcept {
+      if (link->target_) link->fire_(link->target_);
+    }
+  };
   struct poster {
     abort_link* self;
     void operator()() const noexcept {
-      self->core_->post([link = self->shared_from_this()] {
-        if (link->target_) link->fire_(link->target_);
-      });
+      self->hold();
+      self->core_->post(posted(self));
     }
   };
   loop_core* core_;
   void* target_;  // loop thread only
   fire_fn fire_;
+  std::atomic<std::uint32_t> refs_{1};
   std::optional<std::stop_callback<poster>> callback_;
 };
 
@@ -108,14 +131,12 @@ class [[nodiscard]] abort_awaiter {
   abort_awaiter(A&& op, std::stop_token token) : op_(std::forward<A>(op)), token_(std::move(token)) {}
   abort_awaiter(const abort_awaiter&) = delete;
   abort_awaiter& operator=(const abort_awaiter&) = delete;
-  ~abort_awaiter() {
-    if (link_) link_->release();
-  }
+  ~abort_awaiter() { let_go(); }
 
   bool await_ready() {
     if (token_.stop_requested()) {
       if constexpr (requires { op().abandon_unstarted(); }) op().abandon_unstarted();
-      stopped_early_ = true;
+      link_ = stopped_early();
       return true;
     }
     return op().await_ready();
@@ -123,14 +144,14 @@ class [[nodiscard]] abort_awaiter {
   bool await_suspend(std::coroutine_handle<> h) {
     if (!suspend_on(op(), h)) return false;
     if (token_.stop_possible()) {
-      link_ = std::make_shared<abort_link>(op().abort_core(), static_cast<void*>(&op()), &fire);
+      link_ = new abort_link(op().abort_core(), static_cast<void*>(&op()), &fire);
       link_->watch(token_);
     }
     return true;
   }
   decltype(auto) await_resume() {
-    if (link_) std::exchange(link_, nullptr)->release();
-    if (stopped_early_) throw error(errc::abort_err);
+    if (link_ == stopped_early()) throw error(errc::abort_err);
+    let_go();
     return op().await_resume();
   }
 
@@ -143,11 +164,21 @@ class [[nodiscard]] abort_awaiter {
   op_type& op() noexcept { return op_; }
   const op_type& op() const noexcept { return op_; }
   static void fire(void* op) noexcept { static_cast<op_type*>(op)->abort(); }
+  // link_ when the token had stopped before the operation began (no link was made).
+  static abort_link* stopped_early() noexcept {
+    static char marker;
+    return reinterpret_cast<abort_link*>(&marker);
+  }
+  void let_go() noexcept {
+    if (link_ && link_ != stopped_early()) link_->release();
+    link_ = nullptr;
+  }
 
+  // Three pointers: one sits in the frame for each abortable co_await of
+  // every task, whether or not anything can stop it.
   Op op_;
   std::stop_token token_;
-  std::shared_ptr<abort_link> link_;
-  bool stopped_early_ = false;
+  abort_link* link_ = nullptr;
 };
 
 /// A task awaited under stop tokens: the one given (net::abortable) and the
