@@ -455,3 +455,27 @@ TEST_CASE("a stop racing the read's completion never resumes a finished frame (A
   ::close(b);
   netxx_test::settle();  // destroy()'s "close" runs next tick
 }
+
+TEST_CASE("abortable listen: a token already stopped closes the server, whether the host needs a lookup or not",
+          "[abortable][listen]") {
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    CAPTURE(host);
+    auto body = [](std::string host) -> net::task<> {
+      net::server server;
+      bool closed = false;
+      server.on("close", [&] { closed = true; });
+      std::stop_source stopped;
+      stopped.request_stop();
+      try {
+        co_await net::abortable(server.listen({.port = 0, .host = host}), stopped.get_token());
+        FAIL_CHECK("the listen was not aborted");
+      } catch (const net::error& e) {
+        CHECK(e.code() == net::errc::abort_err);
+      }
+      co_await net::sleep(20);  // the lookup, if any, has answered: it must not listen now
+      CHECK_FALSE(server.listening());
+      CHECK(closed);
+    };
+    netxx_test::run_bounded(body(host));
+  }
+}
