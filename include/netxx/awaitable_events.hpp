@@ -239,7 +239,8 @@ inline error event_gone_error() {
 // An io_op completed by the loop's deferred queue: how an awaited event
 // resumes its waiter on the next turn, outside the emit. Not counted as
 // alive (a pending promise keeps no Node process running); what will emit
-// (a socket connecting, a server listening) keeps the loop going.
+// (a socket connecting, a server listening) keeps the loop going. (A
+// next() under on()'s signal is the exception: see its await_suspend.)
 struct deferred_wakeup : io_op {
   deferred_wakeup() noexcept {
     code = op_code::nop;
@@ -452,6 +453,9 @@ class event_sequence {
     void await_suspend(std::coroutine_handle<> h) {
       waiter_ = h;
       s_->waiter = this;
+      // A signal another thread may stop is work that can still come: it
+      // keeps run() going, as Node's pending AbortSignal.timeout does.
+      counts_alive = s_->signal_cb.has_value();
       arm(*s_->core);
     }
     std::optional<value_type> await_resume() {
