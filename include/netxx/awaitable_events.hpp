@@ -451,6 +451,7 @@ class event_sequence {
     }
     bool await_ready() const noexcept { return !s_ || s_->ready(); }
     void await_suspend(std::coroutine_handle<> h) {
+      NETXX_ASSERT(!s_->waiter, "net::on(): one next() at a time per sequence");
       waiter_ = h;
       s_->waiter = this;
       // A signal another thread may stop is work that can still come: it

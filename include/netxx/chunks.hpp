@@ -114,14 +114,8 @@ class basic_chunks {
       }
     }
 
-    /// The abort protocol: the socket's loop.
-    detail::loop_core& abort_core() const noexcept {
-      if constexpr (requires(const read_awaitable& r) { r.abort_core(); }) {
-        return read_->abort_core();
-      } else {
-        return detail::socket_access::state(c_->s_)->loop->core();
-      }
-    }
+    /// The abort protocol: the socket's loop (the read's, and known before it starts).
+    detail::loop_core& abort_core() const noexcept { return detail::socket_access::state(c_->s_)->loop->core(); }
     /// The abort protocol: aborts the read in flight (it loses no byte).
     void abort() noexcept {
       if constexpr (requires(read_awaitable& r) { r.abort(); }) {
