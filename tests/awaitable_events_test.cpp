@@ -607,3 +607,52 @@ console.log(out.join('\n'));
   const std::string ours = run_bounded(body());
   CHECK(ours == node.out);
 }
+
+TEST_CASE("once(server, \"listening\") throws the listen error (EADDRINUSE)", "[events][once]") {
+  auto body = []() -> net::task<std::string> {
+    auto first = net::create_server();
+    co_await first.listen({.port = 0, .host = "127.0.0.1"});
+    auto second = net::create_server();
+    second.listen({.port = first.address()->port, .host = "127.0.0.1"});  // the event style: "error" follows
+    std::string what = "listening";
+    try {
+      co_await net::once<"listening">(second);
+    } catch (const net::error& e) {
+      CHECK(e.code() == std::errc::address_in_use);
+      what = e.what();
+    }
+    CHECK(second.listener_count("listening") == 0);
+    CHECK(second.listener_count("error") == 0);
+    first.close();
+    co_return what;
+  };
+  CHECK(run_bounded(body()).find("listen EADDRINUSE") == 0);
+}
+
+TEST_CASE("on(socket, \"data\") and the socket's close: the end with close = {\"close\"}, else ABORT_ERR",
+          "[events][on][lifetime]") {
+  for (const bool ends_on_close : {true, false}) {
+    CAPTURE(ends_on_close);
+    auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+    auto body = [](int a, int b, bool ends_on_close) -> net::task<std::vector<std::string>> {
+      net::socket s(net::socket_options{.fd = a});
+      net::on_options<net::socket> o;
+      if (ends_on_close) o.close = {"close"};
+      auto chunks = net::on<"data">(s, o);
+      REQUIRE(::write(b, "bye", 3) == 3);
+      ::shutdown(b, SHUT_WR);  // "end", then (allowHalfOpen false) our end, "close", listeners dropped
+      std::vector<std::string> trace;
+      try {
+        while (auto chunk = co_await chunks.next()) trace.push_back(text_of(*chunk));
+        trace.push_back("end");
+      } catch (const net::error& e) {
+        trace.push_back(std::string(e.code_string()));
+      }
+      co_return trace;
+    };
+    const auto trace = run_bounded(body(a, b, ends_on_close));
+    CHECK(trace == std::vector<std::string>{"bye", ends_on_close ? "end" : "ABORT_ERR"});
+    ::close(b);
+    netxx_test::settle();
+  }
+}
