@@ -656,3 +656,42 @@ TEST_CASE("on(socket, \"data\") and the socket's close: the end with close = {\"
     netxx_test::settle();
   }
 }
+
+TEST_CASE("on(socket, \"data\") with a high-water mark pauses the socket while the queue is full (Node's highWaterMark)",
+          "[events][on][backpressure]") {
+  for (int family : {AF_INET, AF_UNIX}) {
+    CAPTURE(family);
+    auto [a, b] = netxx_test::connected_pair(family);
+    auto body = [](int a, int b) -> net::task<> {
+      net::socket s(net::socket_options{.fd = a});
+      auto chunks = net::on<"data">(s, {.close = {"end"}, .high_water_mark = 2, .low_water_mark = 1});
+      // A peer writing 16 MiB (more than loopback's kernel buffers hold) that nobody consumes yet.
+      constexpr std::size_t total = 16u << 20;
+      std::size_t written = 0;
+      net::spawn([](int fd, std::size_t& written) -> net::task<> {
+        std::vector<char> piece(64 * 1024, 'x');
+        while (written < total) {
+          const ssize_t k = ::send(fd, piece.data(), std::min(piece.size(), total - written), MSG_NOSIGNAL);
+          if (k > 0)
+            written += static_cast<std::size_t>(k);
+          else
+            co_await net::sleep(1);
+        }
+        ::shutdown(fd, SHUT_WR);
+      }(b, written));
+      for (int i = 0; i < 100; ++i) co_await net::sleep(2);
+      CHECK(s.is_paused());
+      CHECK(chunks.queued() <= 4);  // what came before the pause took effect
+      INFO("bytes_read while paused: " << s.bytes_read() << ", peer wrote " << written);
+      CHECK(s.bytes_read() <= 1u << 20);  // a few chunks, and the socket's own readable buffer at most
+      CHECK(written < total);             // pushed back on the peer
+      std::size_t got = 0;
+      while (auto chunk = co_await chunks.next()) got += chunk->size();
+      CHECK(got == total);
+      CHECK(written == total);
+    };
+    run_bounded(body(a, b));
+    ::close(b);
+    netxx_test::settle();
+  }
+}

@@ -32,7 +32,11 @@
 ///   ends it after the queued ones (next() gives an empty optional); so does
 ///   the options' `signal` (Node's `{ signal }`), but with ABORT_ERR thrown
 ///   once, as Node's iterator rejects. Destroying the sequence removes its
-///   listeners.
+///   listeners. A socket drops its listeners after "close": without a close
+///   event, next() then throws the ABORT_ERR below (Node's iterator would
+///   wait forever); `{.close = {"close"}}` ends the sequence there instead.
+///   With `high_water_mark` (Node's highWaterMark), a socket is paused while
+///   more emissions than that wait, and resumed below `low_water_mark`.
 /// - The waiter resumes on the loop's next turn, never inside the emit: the
 ///   emitter is free to be destroyed by what runs after the co_await (a JS
 ///   promise, too, resumes after the emit returned).
@@ -396,6 +400,11 @@ struct on_options {
   /// Node's `signal`: stopping it ends the sequence; the pending (or next)
   /// next() throws ABORT_ERR once, and the listeners are removed. Any thread.
   std::stop_token signal = {};
+  /// Node's `highWaterMark`: an emitter with pause() and resume() (a socket)
+  /// is paused while more than this many emissions wait in the queue...
+  std::size_t high_water_mark = static_cast<std::size_t>(-1);
+  /// Node's `lowWaterMark`: ...and resumed once fewer than this many do.
+  std::size_t low_water_mark = 1;
 };
 
 /// What `net::on<Name>(emitter)` returns: Node's `events.on(emitter, name)`,
@@ -423,6 +432,8 @@ class event_sequence {
       st.error_id = access::template on<"error">(em, forwarder<1>{detail::event_watch(st.link)});
     }
     for (const auto& k : o.close) st.subscribe_close(k.index());
+    st.high_water_mark = o.high_water_mark;
+    st.low_water_mark = o.low_water_mark;
     if (o.signal.stop_possible()) {
       st.signal_cb.emplace(std::move(o.signal), stopper{std::weak_ptr<state>(s_), st.core});
     }
@@ -515,6 +526,9 @@ class event_sequence {
     ~state() {
       signal_cb.reset();
       detach();
+      if constexpr (pausable) {
+        if (paused) access::get(holder).resume();  // leaving the loop early leaves the socket as it found it
+      }
     }
 
     bool ready() const noexcept { return !queue.empty() || err || ended || gone || stopped; }
@@ -523,6 +537,10 @@ class event_sequence {
       if (!queue.empty()) {
         std::optional<value_type> v(std::move(queue.front()));
         queue.pop_front();
+        if (paused && queue.size() < low_water_mark) {
+          paused = false;
+          if constexpr (pausable) access::get(holder).resume();
+        }
         return v;
       }
       if (err) {
@@ -551,6 +569,13 @@ class event_sequence {
           queue.emplace_back(detail::keep_arg(a)...);
         } else {
           queue.emplace_back(value_type(detail::keep_arg(a)...));
+        }
+        // Node counts only what nobody awaits; a waiting next() takes this one at once.
+        if constexpr (pausable) {
+          if (!waiter && !paused && queue.size() > high_water_mark) {
+            paused = true;
+            access::get(holder).pause();
+          }
         }
       } else if constexpr (Which == 1) {
         err.emplace(a...);
@@ -622,9 +647,19 @@ class event_sequence {
       }(std::index_sequence_for<Events...>{});
     }
 
+    // Node pauses only an emitter that has pause() and resume(); a held one
+    // (a socket) is still there to be resumed.
+    static constexpr bool pausable = access::held && requires(E& e) {
+      e.pause();
+      e.resume();
+    };
+
     typename access::holder holder;
     detail::loop_core* core;
     std::shared_ptr<detail::event_link> link;
+    std::size_t high_water_mark = static_cast<std::size_t>(-1);
+    std::size_t low_water_mark = 1;
+    bool paused = false;  // by this sequence, at the high-water mark
     listener_id id{};
     listener_id error_id{};
     std::vector<std::pair<std::size_t, listener_id>> close_ids;
