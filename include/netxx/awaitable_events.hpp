@@ -537,6 +537,7 @@ class event_sequence {
       if (!queue.empty()) {
         std::optional<value_type> v(std::move(queue.front()));
         queue.pop_front();
+        reserved = false;
         if (paused && queue.size() < low_water_mark) {
           paused = false;
           if constexpr (pausable) access::get(holder).resume();
@@ -570,9 +571,11 @@ class event_sequence {
         } else {
           queue.emplace_back(value_type(detail::keep_arg(a)...));
         }
-        // Node counts only what nobody awaits; a waiting next() takes this one at once.
+        // Node counts only what nobody awaits: the one a waiting next() is
+        // woken for is not counted.
+        if (waiter) reserved = true;
         if constexpr (pausable) {
-          if (!waiter && !paused && queue.size() > high_water_mark) {
+          if (!paused && queue.size() - reserved > high_water_mark) {
             paused = true;
             access::get(holder).pause();
           }
@@ -659,7 +662,8 @@ class event_sequence {
     std::shared_ptr<detail::event_link> link;
     std::size_t high_water_mark = static_cast<std::size_t>(-1);
     std::size_t low_water_mark = 1;
-    bool paused = false;  // by this sequence, at the high-water mark
+    bool paused = false;    // by this sequence, at the high-water mark
+    bool reserved = false;  // the queue's first is for the next() being woken
     listener_id id{};
     listener_id error_id{};
     std::vector<std::pair<std::size_t, listener_id>> close_ids;
