@@ -43,11 +43,12 @@
 ///
 /// Lifetime (the emitter destroyed while awaited): a socket or a server is
 /// held alive by the awaitable (a handle, as the promise's closure keeps a
-/// Node socket). A plain event_emitter is not owned: when it is destroyed,
-/// or its listeners are removed (remove_all_listeners(), and a socket drops
-/// every listener after "close"), the waiter resumes with
-/// net::error(errc::abort_err, "... can no longer be emitted ..."): the
-/// event can never come. (Node's promise would stay pending forever.)
+/// Node socket); a plain event_emitter is not owned. Whenever the listeners
+/// of an awaitable go without it removing them (a plain emitter destroyed,
+/// remove_all_listeners(), a socket dropping its listeners after "close"),
+/// its event can never come, and the waiter resumes with
+/// net::error(errc::abort_err, "The awaited event can no longer be emitted: ...").
+/// (Node's promise would stay pending forever.)
 ///
 /// Abortable: once()'s awaitable and on()'s next() have abort_core() and
 /// abort() (include/netxx/abortable.hpp): `net::abortable(net::once<"connect">(s), token)`.
