@@ -695,3 +695,44 @@ TEST_CASE("on(socket, \"data\") with a high-water mark pauses the socket while t
     netxx_test::settle();
   }
 }
+
+// With the lead's abortable.hpp (issue 14 items 1 and 2): the wrappers drive
+// abort_core()/abort(). Compiled once that header is in the tree.
+#if __has_include(<netxx/abortable.hpp>)
+#  include <netxx/abortable.hpp>
+
+TEST_CASE("net::abortable(net::once<...>) stopped from another thread, net::timeout(seq.next())",
+          "[events][abort]") {
+  auto body = []() -> net::task<> {
+    emitter em;
+    std::stop_source stop;
+    std::jthread other([&stop] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      stop.request_stop();
+    });
+    bool aborted = false;
+    try {
+      co_await net::abortable(net::once<"x">(em), stop.get_token());
+    } catch (const net::error& e) {
+      aborted = e.code() == net::errc::abort_err;
+    }
+    CHECK(aborted);
+    CHECK(em.listener_count("x") == 0);
+    CHECK(em.listener_count("error") == 0);
+
+    auto xs = net::on<"x">(em);
+    bool timed_out = false;
+    try {
+      (void)co_await net::timeout(xs.next(), std::chrono::milliseconds(10));
+    } catch (const net::error& e) {
+      timed_out = e.code() == net::errc::timeout_err;
+    }
+    CHECK(timed_out);
+    em.emit<"x">(3);  // the sequence goes on: nothing lost
+    auto v = co_await net::timeout(xs.next(), std::chrono::seconds(5));
+    REQUIRE(v);
+    CHECK(*v == 3);
+  };
+  run_bounded(body());
+}
+#endif

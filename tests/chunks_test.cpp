@@ -235,3 +235,38 @@ TEST_CASE("chunks(): an aborted next() loses no byte and the sequence reads on",
     netxx_test::settle();
   }
 }
+
+// With the lead's abortable.hpp (issue 14 items 1 and 2): net::timeout over
+// chunks.next(). Compiled once that header is in the tree.
+#if __has_include(<netxx/abortable.hpp>)
+#  include <netxx/abortable.hpp>
+
+TEST_CASE("net::timeout(chunks.next()): TimeoutError, no byte lost, the sequence reads on", "[chunks][abort]") {
+  for (int family : {AF_INET, AF_INET6, AF_UNIX}) {
+    CAPTURE(family_name(family));
+    auto [a, b] = netxx_test::connected_pair(family);
+    auto body = [](int a, int b) -> net::task<std::string> {
+      net::socket s(net::socket_options{.fd = a});
+      auto chunks = net::chunks(s);
+      bool timed_out = false;
+      try {
+        (void)co_await net::timeout(chunks.next(), std::chrono::milliseconds(10));
+      } catch (const net::error& e) {
+        timed_out = e.code() == net::errc::timeout_err;
+      }
+      CHECK(timed_out);
+      CHECK_FALSE(chunks.ended());
+      REQUIRE(::send(b, "after", 5, MSG_NOSIGNAL) == 5);
+      ::shutdown(b, SHUT_WR);
+      std::string got;
+      while (net::buffer chunk = co_await net::timeout(chunks.next(), std::chrono::seconds(5))) got += chunk.text();
+      CHECK(chunks.ended());
+      s.destroy();
+      co_return got;
+    };
+    CHECK(run_bounded(body(a, b)) == "after");
+    ::close(b);
+    netxx_test::settle();
+  }
+}
+#endif
