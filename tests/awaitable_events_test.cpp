@@ -706,6 +706,9 @@ TEST_CASE("net::abortable(net::once<...>) stopped from another thread, net::time
   auto body = []() -> net::task<> {
     emitter em;
     std::stop_source stop;
+    // A plain emitter is no work for the loop, nor is a stop_token watched
+    // by net::abortable: a timer keeps run() going meanwhile.
+    net::spawn([]() -> net::task<> { co_await net::sleep(200); }());
     std::jthread other([&stop] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       stop.request_stop();
