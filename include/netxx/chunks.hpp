@@ -21,8 +21,9 @@
 /// empty buffer, and keeps giving one without reading again. A read's error
 /// ("read ECONNRESET", ERR_SOCKET_CLOSED after destroy()) propagates from
 /// next() and ends the sequence too, as an error ends Node's for await.
-/// ABORT_ERR (an aborted next(), see abortable.hpp) does not end it: the
-/// aborted read loses no byte, and the next next() reads on.
+/// ABORT_ERR (an aborted next(): `co_await net::timeout(chunks.next(), 5s)`,
+/// see abortable.hpp) does not end it: the aborted read loses no byte, and
+/// the next next() reads on.
 ///
 /// Unlike Node's, leaving the loop early does not destroy the socket: C++
 /// has no iterator return() hook; the socket is the caller's, to end() or
@@ -118,12 +119,11 @@ class basic_chunks {
     detail::loop_core& abort_core() const noexcept { return detail::socket_access::state(c_->s_)->loop->core(); }
     /// The abort protocol: aborts the read in flight (it loses no byte).
     void abort() noexcept {
+      // The read's own abort() (socket_awaitables.hpp, issue 14): the test
+      // keeps this building on a tree that does not have it yet.
       if constexpr (requires(read_awaitable& r) { r.abort(); }) {
         if (read_) read_->abort();
       }
-      // TODO(issue 14): until the socket's read awaitable has abort()
-      // (the lead adds it in socket_awaitables.hpp), there is nothing to
-      // forward to; this wires itself once it exists.
     }
 
    private:
