@@ -9,18 +9,18 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 net::task<> count(net::socket s) {
   const std::string peer = s.remote_address() + ":" + std::to_string(s.remote_port());
   std::size_t bytes = 0, chunks = 0;
   try {
     // JavaScript: for await (const chunk of socket) { bytes += chunk.length; ++chunks; }
-    auto stream = net::chunks(s);
+    auto stream = net::chunks(s);  // when it goes, it destroys the socket, as for await does
     while (net::buffer chunk = co_await stream.next()) {  // empty = the peer ended
       bytes += chunk.size();
       ++chunks;
     }  // the chunk's block goes back to the pool here, before the next read
-    co_await s.end("counted\n");
     fmt::print("{}: {} bytes in {} chunks\n", peer, bytes, chunks);
   } catch (const net::error& e) {
     fmt::print("{}: {} after {} bytes\n", peer, e.what(), bytes);  // e.g. "read ECONNRESET"
@@ -29,9 +29,7 @@ net::task<> count(net::socket s) {
 }
 
 net::task<> serve(int port) {
-  // allowHalfOpen: the peer's end ends only our reading side, so we can
-  // still answer (by default the socket ends itself at the peer's end).
-  auto server = net::create_server({.allow_half_open = true});
+  auto server = net::create_server();
   co_await server.listen({.port = port, .host = "127.0.0.1"});
   fmt::print("counting bytes on 127.0.0.1:{} ({})\n", server.address()->port, net::loop::current().backend_name());
   std::fflush(stdout);

@@ -270,3 +270,96 @@ TEST_CASE("net::timeout(chunks.next()): TimeoutError, no byte lost, the sequence
   }
 }
 #endif
+
+// The same two connections iterated by Node v23.5.0's for await and by
+// net::chunks: one that ends cleanly after 1 MiB written in pieces, one
+// reset after 3 bytes. The traces must be equal.
+TEST_CASE("chunks() against Node v23.5.0's for await over a socket", "[chunks][node]") {
+  if (netxx_test::node_binary().empty()) NETXX_SKIP(netxx_test::node_unavailable());
+  const netxx_test::temp_file script("chunks.mjs", R"JS(
+import net from 'node:net';
+const out = [];
+const srv = net.createServer(async (s) => {
+  let n = 0;
+  try { for await (const c of s) n += c.length; out.push('ended ' + n); }
+  catch (e) { out.push('threw ' + e.message + ' after ' + n + ' destroyed ' + s.destroyed); }
+  if (out.length === 2) { srv.close(); console.log(out.join('\n')); }
+});
+srv.listen(0, '127.0.0.1', () => {
+  const port = srv.address().port;
+  const c = net.connect(port, '127.0.0.1', async () => {
+    const piece = Buffer.alloc(16384, 120);
+    for (let i = 0; i < 64; ++i) { if (!c.write(piece)) await new Promise(r => c.once('drain', r)); await new Promise(r => setImmediate(r)); }
+    c.end();
+    const r = net.connect(port, '127.0.0.1', () => {
+      r.write('abc');
+      setTimeout(() => r.resetAndDestroy(), 50);
+    });
+  });
+});
+)JS");
+  const auto node = netxx_test::run_node({script.path});
+  REQUIRE(node.status == 0);
+
+  auto body = []() -> net::task<std::string> {
+    std::vector<std::string> out;
+    auto srv = net::create_server();
+    co_await srv.listen({.port = 0, .host = "127.0.0.1"});
+    const auto port = static_cast<std::int64_t>(srv.address()->port);
+    auto count = [](net::socket s, std::vector<std::string>& out) -> net::task<> {
+      std::size_t n = 0;
+      try {
+        auto chunks = net::chunks(s);
+        while (net::buffer c = co_await chunks.next()) n += c.size();
+        out.push_back("ended " + std::to_string(n));
+      } catch (const net::error& e) {
+        out.push_back(std::string("threw ") + e.what() + " after " + std::to_string(n) + " destroyed " +
+                      (s.destroyed() ? "true" : "false"));
+      }
+    };
+    net::socket c = co_await net::connect({.port = port, .host = "127.0.0.1"});
+    net::spawn(count(co_await srv.accept(), out));
+    std::vector<std::byte> piece(16384, std::byte{120});
+    for (int i = 0; i < 64; ++i) {
+      co_await c.write(piece);
+      co_await net::sleep(0);
+    }
+    co_await c.end();
+    net::socket r = co_await net::connect({.port = port, .host = "127.0.0.1"});
+    net::spawn(count(co_await srv.accept(), out));
+    co_await r.write("abc");
+    co_await net::sleep(50);
+    r.reset_and_destroy();
+    while (out.size() < 2) co_await net::sleep(1);
+    srv.close();
+    c.destroy();
+    co_return out[0] + "\n" + out[1] + "\n";
+  };
+  const std::string ours = run_bounded(body());
+  CHECK(ours == node.out);
+}
+
+TEST_CASE("chunks() destroys the socket when it goes (Node's destroyOnReturn), unless told not to", "[chunks]") {
+  for (const bool destroy_on_return : {true, false}) {
+    CAPTURE(destroy_on_return);
+    auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+    auto body = [](int a, int b, bool destroy_on_return) -> net::task<std::string> {
+      net::socket s(net::socket_options{.fd = a});
+      REQUIRE(::send(b, "first", 5, MSG_NOSIGNAL) == 5);
+      {
+        auto chunks = net::chunks(s, {.destroy_on_return = destroy_on_return});
+        net::buffer first = co_await chunks.next();
+        CHECK(first.text() == "first");
+      }  // left early, as a `break` out of for await
+      CHECK(s.destroyed() == destroy_on_return);
+      if (destroy_on_return) co_return "destroyed";
+      REQUIRE(::send(b, "more", 4, MSG_NOSIGNAL) == 4);
+      net::buffer more = co_await s.read();  // the socket reads on
+      s.destroy();
+      co_return std::string(more.text());
+    };
+    CHECK(run_bounded(body(a, b, destroy_on_return)) == (destroy_on_return ? "destroyed" : "more"));
+    ::close(b);
+    netxx_test::settle();
+  }
+}

@@ -25,9 +25,12 @@
 /// see abortable.hpp) does not end it: the aborted read loses no byte, and
 /// the next next() reads on.
 ///
-/// Unlike Node's, leaving the loop early does not destroy the socket: C++
-/// has no iterator return() hook; the socket is the caller's, to end() or
-/// destroy() as it likes.
+/// When the sequence goes (the loop left, normally, by an error or early),
+/// the socket is destroyed, as Node's for await destroys the stream in its
+/// finally (readable.iterator()'s destroyOnReturn, true by default): keep
+/// the sequence in the scope of the loop. `net::chunks(s, {.destroy_on_return
+/// = false})` leaves the socket as it is (to answer on a half-open one, to
+/// read on with s.read()), as `socket.iterator({ destroyOnReturn: false })`.
 
 #include <coroutine>
 #include <cstddef>
@@ -41,6 +44,12 @@
 #include "socket.hpp"
 
 NETXX_BEGIN_NAMESPACE
+
+/// The options of net::chunks(), Node's `readable.iterator(options)`.
+struct chunks_options {
+  /// Node's destroyOnReturn: destroy the socket when the sequence goes.
+  bool destroy_on_return = true;
+};
 
 /// What `net::chunks(s)` returns: the chunks of a socket, read one at a time.
 template <typename Backend>
@@ -58,7 +67,13 @@ class basic_chunks {
   struct sentinel {};
 
   /// Reads from s (a handle: the socket lives while the sequence does).
-  explicit basic_chunks(basic_socket<Backend> s) : s_(std::move(s)) {}
+  explicit basic_chunks(basic_socket<Backend> s, chunks_options o = {}) : s_(std::move(s)), options_(o) {}
+  basic_chunks(basic_chunks&&) noexcept = default;
+  basic_chunks& operator=(basic_chunks&&) = delete;
+  /// Destroys the socket unless destroy_on_return is false (Node's finally).
+  ~basic_chunks() {
+    if (options_.destroy_on_return && s_ && !s_.destroyed()) s_.destroy();
+  }
 
   /// The next chunk; an empty buffer at the end of the stream.
   next_awaitable next() { return next_awaitable(*this); }
@@ -148,6 +163,7 @@ class basic_chunks {
 
  private:
   basic_socket<Backend> s_;
+  chunks_options options_;
   buffer current_;
   bool ended_ = false;
 };
@@ -155,8 +171,8 @@ class basic_chunks {
 /// Node's `for await (const chunk of socket)`: the chunks of s until the end
 /// of the stream (see the top of this header).
 template <typename Backend>
-basic_chunks<Backend> chunks(basic_socket<Backend> s) {
-  return basic_chunks<Backend>(std::move(s));
+basic_chunks<Backend> chunks(basic_socket<Backend> s, chunks_options o = {}) {
+  return basic_chunks<Backend>(std::move(s), o);
 }
 
 NETXX_END_NAMESPACE
