@@ -68,6 +68,7 @@ class basic_chunks {
 
   /// Reads from s (a handle: the socket lives while the sequence does).
   explicit basic_chunks(basic_socket<Backend> s, chunks_options o = {}) : s_(std::move(s)), options_(o) {}
+  /// Never while a next() is pending (it points at this object).
   basic_chunks(basic_chunks&&) noexcept = default;
   basic_chunks& operator=(basic_chunks&&) = delete;
   /// Destroys the socket unless destroy_on_return is false (Node's finally).
