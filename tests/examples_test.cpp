@@ -154,3 +154,55 @@ TEST_CASE("Happy Eyeballs v2 (105): the silent first address is still pending wh
   CHECK(out.find("received hello from 127.0.0.1\n") != std::string::npos);
   CHECK(out.find("exit 0") != std::string::npos);
 }
+
+TEST_CASE("070 counts the bytes of each connection with net::chunks: 1 MiB, then a reset", "[examples]") {
+  const std::uint16_t port = free_port();
+  stopped_child server{netxx_test::spawn_child({example("070-for-await-chunks"), std::to_string(port)})};
+  auto body = [](int out, std::uint16_t port) -> net::task<std::vector<std::string>> {
+    std::vector<std::string> lines;
+    std::string pending;
+    lines.push_back(co_await netxx_test::read_line(out, pending));  // printed once listening
+    net::socket c = co_await net::connect({.port = port, .host = "127.0.0.1"});
+    std::vector<std::byte> data(1 << 20, std::byte{'x'});
+    co_await c.write(data);
+    co_await c.end();
+    std::string reply;  // none: the server's loop ends, and destroys the socket, as Node's for await does
+    while (net::buffer b = co_await c.read()) reply += b.text();
+    lines.push_back("reply: \"" + reply + "\"");
+    lines.push_back(co_await netxx_test::read_line(out, pending));
+    // A peer that resets: the read's error reaches the loop over the chunks.
+    net::socket r = co_await net::connect({.port = port, .host = "127.0.0.1"});
+    co_await r.write("abc");
+    co_await net::sleep(50);
+    r.reset_and_destroy();
+    lines.push_back(co_await netxx_test::read_line(out, pending));
+    co_return lines;
+  };
+  const auto lines = netxx_test::run_bounded(body(server.c.out, port));
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].find("counting bytes on 127.0.0.1:" + std::to_string(port)) == 0);
+  CHECK(lines[1] == "reply: \"\"");
+  INFO(lines[2]);
+  CHECK(lines[2].find("127.0.0.1:") == 0);
+  CHECK(lines[2].find(": 1048576 bytes in ") != std::string::npos);
+  INFO(lines[3]);
+  CHECK(lines[3].find(": read ECONNRESET after 3 bytes") != std::string::npos);
+}
+
+TEST_CASE("071 awaits \"listening\", \"connect\", \"connection\" and \"close\" with net::once, and a refused connect throws",
+          "[examples]") {
+  auto body = []() -> net::task<std::string> {
+    auto child = netxx_test::spawn_child({example("071-events-once")});
+    std::string out = co_await netxx_test::read_all(child.out);
+    const int status = co_await netxx_test::reap(child.pid);
+    net::loop::current().close_now(child.out);
+    co_return out + "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  };
+  const std::string out = netxx_test::run_bounded(body());
+  INFO("071-events-once printed: " << out);
+  CHECK(out.find("listening\nconnect: to port ") == 0);
+  CHECK(out.find(": true\nconnection: from port ") != std::string::npos);
+  CHECK(out.find(": true\nclose: had_error = false\nonce() threw: connect ECONNREFUSED 127.0.0.1:") !=
+        std::string::npos);
+  CHECK(out.find("exit 0") != std::string::npos);
+}

@@ -30,3 +30,7 @@
 #ifndef NETXX_NO_NET_ALIAS
 namespace net = netxx;
 #endif
+
+// Beyond Node (issue 14): awaitable events, iterating a socket.
+#include "awaitable_events.hpp"
+#include "chunks.hpp"
