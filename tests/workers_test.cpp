@@ -108,9 +108,11 @@ net::error thrown_error(const std::exception_ptr& e) {
 
 // Per-worker figures, each written only by its worker's thread and read
 // after join() (which orders them): nothing shared on the path of a connection.
+// (Catch2 v2 is not thread-safe: the workers record, the test's thread checks.)
 struct alignas(64) per_worker {
   int connections = 0;
   std::string backend;
+  std::string ended_with;  // what ended a task's accept loop
 };
 
 // An echo server with the event face, counting the connections of its worker.
@@ -190,7 +192,7 @@ net::task<> serve(net::worker& w, std::uint16_t port, per_worker& mine) {
       ++mine.connections;
     }
   } catch (const net::error& e) {
-    CHECK(e.code() == net::errc::err_server_not_running);
+    mine.ended_with = std::string(e.code_string());
   }
 }
 }  // namespace
@@ -235,7 +237,10 @@ TEST_CASE("stop() while clients are connected: the servers close at once, the op
     }
     CHECK_FALSE(joined.get());
     int total = 0;
-    for (const auto& w : seen) total += w.connections;
+    for (const auto& w : seen) {
+      total += w.connections;
+      CHECK(w.ended_with == "ERR_SERVER_NOT_RUNNING");  // the worker's signal closed its server
+    }
     CHECK(total >= clients);
     check_backends(seen);
   }
@@ -247,10 +252,8 @@ TEST_CASE("an exception escaping a worker stops the group and is rethrown to the
   std::vector<per_worker> seen(2);
 
   SECTION("setup throws on one worker: run_workers rethrows it, the other worker is stopped and joined") {
-    std::atomic<int> setups{0};
     auto run = [&] {
       auto g = net::run_workers(2, [&](std::size_t i) {
-        ++setups;
         if (i == 1) throw std::runtime_error("setup of worker 1 failed");
         return echo_server(port.port, seen[i]);
       });
@@ -262,7 +265,6 @@ TEST_CASE("an exception escaping a worker stops the group and is rethrown to the
     } catch (const std::runtime_error& r) {
       CHECK(std::string(r.what()) == "setup of worker 1 failed");
     }
-    CHECK(setups <= 2);
     CHECK(connect_to(port.port) < 0);  // nobody listens any more
   }
 
@@ -367,13 +369,15 @@ TEST_CASE("run_workers(n) with n < 1 throws ERR_OUT_OF_RANGE; run_workers(setup)
     CHECK_FALSE(called);
   }
   std::atomic<int> ran{0};
+  std::atomic<std::size_t> count{0};
   auto g = net::run_workers([&](net::worker& w) {
-    CHECK(w.count() == net::available_parallelism());
+    count = w.count();
     ++ran;
   });
   CHECK(g.size() == net::available_parallelism());
   CHECK_FALSE(bounded([&] { g.join(); }));  // nothing to serve: each loop ends at once
   CHECK(ran == static_cast<int>(net::available_parallelism()));
+  CHECK(count == net::available_parallelism());
   // Node's os.availableParallelism() on this process's CPUs.
   cpu_set_t set;
   CPU_ZERO(&set);
