@@ -293,23 +293,59 @@ TEST_CASE("an exception escaping a worker stops the group and is rethrown to the
     CHECK_FALSE(bounded([&] { group.join(); }));  // reported once
   }
 
-  SECTION("a worker's main task throws after a wait: join() rethrows it") {
+  SECTION("nobody joins: the destructor stops the group and hands the error to this thread's unhandled-exception "
+          "handler") {
+    static std::exception_ptr handed;
+    handed = nullptr;
+    const auto previous = net::set_unhandled_exception_handler([](std::exception_ptr e) { handed = std::move(e); });
+    {
+      auto group = net::run_workers(2, [&](std::size_t) {
+        auto s = net::create_server([](net::socket c) {
+          net::spawn([](net::socket c) -> net::task<> {
+            co_await c.read();
+            throw std::runtime_error("nobody joined");
+          }(std::move(c)));
+        });
+        s.listen({.port = port.port, .host = "127.0.0.1", .reuse_port = true});
+        return s;
+      });
+      const int fd = connect_to(port.port);
+      REQUIRE(fd >= 0);
+      ::send(fd, "x", 1, MSG_NOSIGNAL);
+      (void)ends(fd);  // the task threw: its socket went with its frame (an end or a reset)
+      ::close(fd);
+    }
+    net::set_unhandled_exception_handler(previous);
+    REQUIRE(handed);
+    try {
+      std::rethrow_exception(handed);
+    } catch (const std::runtime_error& r) {
+      CHECK(std::string(r.what()) == "nobody joined");
+    }
+  }
+
+  SECTION("a worker's main task throws after a wait: join() rethrows it, the other main ends on its signal") {
     auto group = net::run_workers(2, [&](net::worker& w) -> net::task<> {
-      if (w.index() == 0) {
-        co_await net::sleep(20);
-        throw net::error(net::errc::err_invalid_arg_value, "from the main task");
-      }
-      co_await serve(w, port.port, seen[w.index()]);
+      auto s = net::create_server();
+      co_await s.listen({.port = port.port, .host = "127.0.0.1", .reuse_port = true, .signal = w.signal()});
+      net::socket c = co_await s.accept();  // the other worker's accept fails when the group stops
+      throw net::error(net::errc::err_invalid_arg_value, "from the main task of worker " + std::to_string(w.index()));
     });
+    const int fd = connect_to(port.port);
+    REQUIRE(fd >= 0);
     const auto e = bounded([&] { group.join(); });
-    CHECK(std::string(thrown_error(e).what()) == "from the main task");
+    ::close(fd);
+    CHECK(std::string(thrown_error(e).what()).find("from the main task of worker ") == 0);
   }
 
   SECTION("a task waiting for something that never comes is reported, not left hanging") {
-    auto group = net::run_workers(1, [](std::size_t) -> net::task<> {
-      co_await std::suspend_always{};  // nothing on the loop will ever resume it
+    // Found when the loop runs dry, right after start-up: run_workers or join() reports it.
+    const auto e = bounded([&] {
+      auto group = net::run_workers(1, [](std::size_t) -> net::task<> {
+        co_await std::suspend_always{};  // nothing on the loop will ever resume it
+      });
+      group.join();
     });
-    const auto e = bounded([&] { group.join(); });
     REQUIRE(e);
     try {
       std::rethrow_exception(e);

@@ -379,7 +379,8 @@ class workers {
 /// Returns once every setup has returned and its loop ran one turn (its
 /// servers listen). If one failed (ERR_SOCKET_BAD_PORT thrown by listen,
 /// EADDRINUSE without reuse_port, ...), the others are stopped and joined
-/// and its exception is rethrown here. A worker's loop ends when it has no
+/// and its exception is rethrown here; a failure after that goes to join()
+/// (one that comes while the last workers start may be seen by either). A worker's loop ends when it has no
 /// referenced work left, as Node's process does.
 /// n < 1 throws ERR_OUT_OF_RANGE, as Node's validateInt32 would.
 template <typename Setup>
