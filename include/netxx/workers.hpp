@@ -69,7 +69,7 @@ struct worker_local;
 /// worker's thread, for as long as its loop runs.
 class worker {
  public:
-  worker(std::size_t index, std::size_t count) noexcept : index_(index), count_(count) {}
+  worker(std::size_t index, std::size_t count) : index_(index), count_(count) {}
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
@@ -93,10 +93,6 @@ class worker {
 
 namespace detail {
 
-/// What the workers of one group share: only at start and stop, never per
-/// connection. The worker threads and the caller's take the mutex.
-struct worker_group;
-
 /// The part of a worker its thread owns; stop() reaches it through its loop.
 struct worker_local {
   netxx::worker self;
@@ -112,12 +108,13 @@ struct worker_local {
   }
 };
 
+/// What the workers of one group share: only at start and stop, never per
+/// connection. The worker threads and the caller's take the mutex.
 struct worker_group {
   struct slot {
     loop* lp = nullptr;             // while its thread runs the loop (stop() posts to it)
     worker_local* local = nullptr;  // idem
     bool ready = false;             // setup returned and its first turn ran, or it failed
-    bool ended = false;             // the thread is done with its loop
   };
 
   std::mutex m;
@@ -182,7 +179,6 @@ struct worker_group {
       slots[i].ready = true;
       ++ready;
     }
-    slots[i].ended = true;
     cv.notify_all();
   }
 
