@@ -206,3 +206,60 @@ TEST_CASE("071 awaits \"listening\", \"connect\", \"connection\" and \"close\" w
         std::string::npos);
   CHECK(out.find("exit 0") != std::string::npos);
 }
+
+TEST_CASE("the workers example (080) echoes on every worker, and SIGTERM drains and closes it: exit 0", "[examples]") {
+  const std::string backend = netxx_test::requested_backend();
+  const std::uint16_t port = free_port();
+  stopped_child server{netxx_test::spawn_child({example("080-workers-signals"), "2", std::to_string(port)})};
+  struct outcome {
+    std::string banner, after_signal, rest;
+    int echoed_before = 0, echoed_after = 0, status = -1;
+  };
+  auto body = [](netxx_test::node_child& child, std::uint16_t port) -> net::task<outcome> {
+    outcome o;
+    std::string pending, line;
+    do {  // each worker's "listening" line, then the group's
+      line = co_await netxx_test::read_line(child.out, pending);
+      o.banner += line + "\n";
+    } while (!line.empty() && line.find("workers listening") == std::string::npos);
+    auto echo = [](net::socket& c, std::string text) -> net::task<bool> {
+      co_await c.write(text);
+      std::string got;
+      std::array<std::byte, 256> buf;
+      while (got.size() < text.size()) {
+        const std::size_t n = co_await c.read(buf);
+        if (n == 0) break;
+        got.append(netxx_test::text(std::span(buf).first(n)));
+      }
+      co_return got == text;
+    };
+    std::vector<net::socket> clients;
+    for (int i = 0; i < 6; ++i) {
+      net::connect_options opts{.port = port, .host = "127.0.0.1"};
+      clients.push_back(co_await net::connect(opts));
+      o.echoed_before += co_await echo(clients.back(), "hello " + std::to_string(i)) ? 1 : 0;
+    }
+    ::kill(child.pid, SIGTERM);
+    o.after_signal = co_await netxx_test::read_line(child.out, pending);  // printed before it closes
+    // Closed, not gone: the open connections are still served.
+    for (auto& c : clients) o.echoed_after += co_await echo(c, "still here") ? 1 : 0;
+    for (auto& c : clients) co_await c.end();
+    o.rest = pending + co_await netxx_test::read_all(child.out);
+    o.status = co_await netxx_test::reap(child.pid);
+    co_return o;
+  };
+  const outcome o = netxx_test::run_bounded(body(server.c, port));
+  INFO("080 printed: " << o.banner << o.after_signal << "\n" << o.rest);
+  CHECK(o.banner.find("2 workers listening on 127.0.0.1:" + std::to_string(port)) != std::string::npos);
+  CHECK(o.banner.find("worker 0 listening") != std::string::npos);
+  CHECK(o.banner.find("worker 1 listening") != std::string::npos);
+  if (!backend.empty()) CHECK(o.banner.find("(" + backend + ")") != std::string::npos);
+  CHECK(o.echoed_before == 6);
+  CHECK(o.after_signal == "SIGTERM: closing the servers; open connections finish first");
+  CHECK(o.echoed_after == 6);
+  CHECK(o.rest.find("worker 0 closed after serving ") != std::string::npos);
+  CHECK(o.rest.find("worker 1 closed after serving ") != std::string::npos);
+  CHECK(o.rest.find("all 2 workers stopped\n") != std::string::npos);
+  CHECK(WIFEXITED(o.status));
+  CHECK(WEXITSTATUS(o.status) == 0);
+}

@@ -26,6 +26,7 @@
 #if __has_include("block_list.hpp")
 #  include "block_list.hpp"
 #endif
+#include "workers.hpp"
 
 #ifndef NETXX_NO_NET_ALIAS
 namespace net = netxx;
