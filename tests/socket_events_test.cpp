@@ -311,6 +311,22 @@ TEST_CASE("destroy(error) emits error then close(true); destroy() emits close(fa
   net::run();
 }
 
+TEST_CASE("end(data, cb) after destroy(): the callback gets ERR_STREAM_DESTROYED; end(cb) never calls it (as Node)",
+          "[events][socket]") {
+  auto [a, b] = netxx_test::connected_pair(AF_UNIX);
+  net::socket s(net::socket_options{.fd = a});
+  std::vector<std::string> log;
+  s.on("error", [&](const net::error& e) { log.push_back(std::string("error event ") + std::string(e.code_string())); });
+  s.destroy();
+  s.end("x", [&](std::error_code ec) { log.push_back("end(data) cb " + std::string(net::code_string(ec))); });
+  s.end([&](std::error_code) { log.push_back("end() cb"); });
+  CHECK(log.empty());  // next tick, never inside end()
+  netxx_test::settle();
+  // Node v23.5.0: "end cb ERR_STREAM_DESTROYED", no "error" event, nothing for end(cb).
+  CHECK(log == std::vector<std::string>{"end(data) cb ERR_STREAM_DESTROYED"});
+  ::close(b);
+}
+
 TEST_CASE("an error event nobody listens to is reported, never dropped", "[events][errors]") {
   static std::vector<std::string> reported;
   reported.clear();

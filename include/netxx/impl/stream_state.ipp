@@ -569,7 +569,12 @@ void socket_state<Backend>::destroy_soon() {
 
 template <typename Backend>
 void socket_state<Backend>::end(std::span<const std::byte> data, write_callback cb) {
-  if (destroyed) return;  // Node: end() after destroy is a no-op
+  if (destroyed) {
+    // Node: end() after destroy sends nothing; with data, the callback learns
+    // that the write failed (ERR_STREAM_DESTROYED, next tick); without, it never runs.
+    if (!data.empty() && cb) fail_later(std::move(cb), make_error_code(errc::err_stream_destroyed));
+    return;
+  }
   if (!data.empty() && writable) write(data, {});
   if (cb) more().end_callbacks.push_back(std::move(cb));
   if (!writable) return;
