@@ -17,7 +17,8 @@
 # nothing else of it changes. NETXX_SERVERS="co pool pipe data" and
 # NETXX_BENCH_BACKENDS="io_uring epoll" choose which. Needs (Debian):
 # libasio-dev libuv1-dev, and shared/bench beside the repo (or NETXX_BENCH_DIR).
-# Results: build/bench-echo/results/*/table.txt
+# NETXX_BASELINE=<commit> adds that commit's co and pool servers (base_co_*,
+# base_pool_*) to the same run. Results: build/bench-echo/results/*/table.txt
 set -eu
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="${NETXX_BENCH_DIR:-$root/../shared/bench}"
@@ -51,6 +52,30 @@ for kind in ${NETXX_SERVERS:-co pool pipe data}; do
     names="$names $name"
   done
 done
+
+# NETXX_BASELINE=<commit>: that commit's co and pool servers as further
+# columns, base_co_* and base_pool_*, built Release from `git archive` of it:
+# this tree against a baseline in the same run (an A/B of a change).
+if [ -n "${NETXX_BASELINE:-}" ]; then
+  base="$work/baseline"
+  rm -rf "$base/src" && mkdir -p "$base/src"
+  git -C "$root" archive "$NETXX_BASELINE" | tar -x -C "$base/src"
+  cmake -S "$base/src" -B "$base/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DNETXX_BUILD_TESTS=OFF -DNETXX_BUILD_EXAMPLES=ON -DNETXX_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build "$base/build" --target example-060-coroutine-echo-server example-061-pooled-echo-server
+  for kind in co pool; do
+    case $kind in
+      co) bin="$base/build/examples/060-coroutine-echo-server" ;;
+      pool) bin="$base/build/examples/061-pooled-echo-server" ;;
+    esac
+    for backend in ${NETXX_BENCH_BACKENDS:-io_uring epoll}; do
+      name="base_${kind}_${backend#io_}"
+      printf '#!/bin/sh\nNETXX_BACKEND=%s exec %s "$@"\n' "$backend" "$bin" >"$work/netxx/$name"
+      chmod +x "$work/netxx/$name"
+      names="$names $name"
+    done
+  done
+fi
 
 # The copy learns the extra names; an unknown name is a launcher of netxx/.
 runner="$work/run-netxx.sh"
