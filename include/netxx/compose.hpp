@@ -160,6 +160,17 @@ task<void> run_all(std::tuple<std::optional<V>...>& values, std::array<std::exce
   co_await join_wait{st};
 }
 
+// The value of operand `index` as the alternative of that index (its type
+// may repeat another's, so the index, not the type, says which).
+template <typename... V>
+std::variant<V...> value_at(std::tuple<std::optional<V>...>& values, std::size_t index) {
+  std::optional<std::variant<V...>> out;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((I == index ? (out.emplace(std::in_place_index<I>, std::move(*std::get<I>(values))), 0) : 0), ...);
+  }(std::index_sequence_for<V...>{});
+  return std::move(*out);
+}
+
 }  // namespace detail
 
 /// Promise.all: every operation's value, in order; the first failure
@@ -203,12 +214,7 @@ task<std::variant<detail::operand_value_t<A>...>> when_any(A&&... ops) {
   co_await detail::run_all(values, failures, settled, std::index_sequence_for<A...>{}, stop.source.get_token(),
                            std::forward<A>(ops)...);
   if (failures[*winner]) std::rethrow_exception(failures[*winner]);
-  using result = std::variant<detail::operand_value_t<A>...>;
-  std::optional<result> out;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((I == *winner ? (out.emplace(std::in_place_index<I>, std::move(*std::get<I>(values))), 0) : 0), ...);
-  }(std::index_sequence_for<A...>{});
-  co_return std::move(*out);
+  co_return detail::value_at(values, *winner);
 }
 
 /// One outcome of when_all_settled (Promise.allSettled's { status, value }
@@ -264,12 +270,7 @@ task<std::variant<detail::operand_value_t<A>...>> when_any_success(A&&... ops) {
     }
     throw error::aggregate(std::move(errors), "All promises were rejected");
   }
-  using result = std::variant<detail::operand_value_t<A>...>;
-  std::optional<result> out;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((I == *winner ? (out.emplace(std::in_place_index<I>, std::move(*std::get<I>(values))), 0) : 0), ...);
-  }(std::index_sequence_for<A...>{});
-  co_return std::move(*out);
+  co_return detail::value_at(values, *winner);
 }
 
 NETXX_END_NAMESPACE
