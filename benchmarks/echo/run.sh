@@ -8,6 +8,8 @@
 #   pool_*  examples/061-pooled-echo-server.cpp     (co_await read() of pooled blocks)
 #   pipe_*  benchmarks/echo/pipe_echo.cpp           (the event face: c.pipe(c))
 #   data_*  benchmarks/echo/data_echo.cpp           (the event face: on("data") + write, pause/drain)
+#   w1_*, w2_*  examples/080-workers-signals.cpp with 1 or 2 workers (net::run_workers;
+#           not in the default set: benchmarks/echo/workers.sh asks for them)
 #
 #   benchmarks/echo/run.sh [run.sh options...]
 #   e.g. --rounds 3 --workloads pp64_64,stream4 --only uring_echo,epoll_echo,pipe_uring,co_uring
@@ -26,7 +28,8 @@ bench="${NETXX_BENCH_DIR:-$root/../shared/bench}"
 release="$root/build/bench-release"
 cmake -S "$root" -B "$release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DNETXX_BUILD_TESTS=OFF -DNETXX_BUILD_EXAMPLES=ON -DNETXX_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$release" --target example-060-coroutine-echo-server example-061-pooled-echo-server pipe_echo data_echo
+cmake --build "$release" --target example-060-coroutine-echo-server example-061-pooled-echo-server pipe_echo data_echo \
+  example-080-workers-signals
 node23="$("$root/scripts/fetch-node.sh" || true)"
 
 work="$root/build/bench-echo"
@@ -43,7 +46,9 @@ for kind in ${NETXX_SERVERS:-co pool pipe data}; do
     pool) bin="$release/examples/061-pooled-echo-server" ;;
     pipe) bin="$release/benchmarks/pipe_echo" ;;
     data) bin="$release/benchmarks/data_echo" ;;
-    *) echo "unknown netxx server $kind (co pool pipe data)" >&2; exit 2 ;;
+    w1) bin="$release/examples/080-workers-signals 1" ;;
+    w2) bin="$release/examples/080-workers-signals 2" ;;
+    *) echo "unknown netxx server $kind (co pool pipe data w1 w2)" >&2; exit 2 ;;
   esac
   for backend in ${NETXX_BENCH_BACKENDS:-io_uring epoll}; do
     name="${kind}_${backend#io_}"  # co_uring, co_epoll

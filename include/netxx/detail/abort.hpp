@@ -37,6 +37,7 @@
 #include "../config.hpp"
 #include "../errors.hpp"
 #include "loop_core.hpp"
+#include "recycling_allocator.hpp"
 #include "../task.hpp"
 
 NETXX_BEGIN_NAMESPACE
@@ -64,6 +65,12 @@ class abort_link {
   abort_link(loop_core& core, void* target, fire_fn fire) noexcept : core_(&core), target_(target), fire_(fire) {}
   abort_link(const abort_link&) = delete;
   abort_link& operator=(const abort_link&) = delete;
+  // One per abortable operation awaited under a token (every read and write
+  // of a handler run under a shutdown token): from the thread's recycling
+  // cache, not malloc. Made and freed on the loop's thread (the last
+  // reference goes in release() or in the posted call, both run there).
+  static void* operator new(std::size_t n) { return recycled_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { recycled_deallocate(p, n); }
 
   /// Watches token; when it stops (on whatever thread), abort() runs on the
   /// loop's thread in its posted phase. Already stopped: posted at once.
@@ -182,10 +189,11 @@ class [[nodiscard]] abort_awaiter {
 };
 
 /// A task awaited under stop tokens: the one given (net::abortable) and the
-/// awaiting task's own (inherit). When either can stop, the task gets a
-/// token of its own that both stop, and abort() too; its promise hands that
-/// token to every abortable operation it awaits. With neither, the task runs
-/// as it would alone. Task is task<T>, or task<T>& for one that lives in the
+/// awaiting task's own (inherit). Its promise hands the token it runs under
+/// to every abortable operation it awaits: the one token that can stop it,
+/// as it is; or, when both can or abort() must (net::timeout), a token of
+/// its own that each of them stops. With neither, the task runs as it would
+/// alone. Task is task<T>, or task<T>& for one that lives in the
 /// co_await expression.
 template <typename Task>
 class [[nodiscard]] task_abort_awaiter {
@@ -209,14 +217,20 @@ class [[nodiscard]] task_abort_awaiter {
   bool await_ready() const noexcept { return !task_.valid() || task_.done(); }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
     auto child = task_.handle();
-    if (stoppable_ || given_.stop_possible() || inherited_.stop_possible()) {
+    const bool given = given_.stop_possible(), inherited = inherited_.stop_possible();
+    if (!stoppable_ && given != inherited) {
+      // One token can stop it and nothing else: the task runs under that very
+      // token (the common case, a task awaited by a task under a token: no
+      // stop source, no allocation).
+      child.promise().stop_token_ = given ? given_ : inherited_;
+    } else if (stoppable_ || given) {
       stops_ = std::make_unique<stops>();
       child.promise().stop_token_ = stops_->own.get_token();
       // Already stopped: the forwarder runs here, and the task's first abortable
       // operation throws at once. request_stop() is thread-safe; the task's
       // operations post their own aborts to their loop.
-      if (given_.stop_possible()) stops_->from_given.emplace(given_, forwarder{&stops_->own});
-      if (inherited_.stop_possible()) stops_->from_inherited.emplace(inherited_, forwarder{&stops_->own});
+      if (given) stops_->from_given.emplace(given_, forwarder{&stops_->own});
+      if (inherited) stops_->from_inherited.emplace(inherited_, forwarder{&stops_->own});
     }
     child.promise().continuation = h;
     return transfer_to(child);
