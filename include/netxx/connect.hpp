@@ -27,19 +27,18 @@ class basic_connecting_socket : public basic_socket<Backend> {
   bool await_ready() const noexcept { return !detail::socket_access::state(*this)->connecting; }
   void await_suspend(std::coroutine_handle<> h) { detail::socket_access::state(*this)->more().connect_waiter = h; }
   basic_socket<Backend> await_resume() {
-    typename basic_socket<Backend>::connect_awaitable(detail::socket_access::state(*this)).await_resume();
+    as_connect().await_resume();
     return *this;
   }
-  // Abortable (detail/abort.hpp): destroys the socket with ABORT_ERR, as
-  // Node's `signal` option does while connecting.
+  // Abortable (detail/abort.hpp), as socket.connect()'s awaitable is.
   detail::loop_core& abort_core() const noexcept { return detail::socket_access::state(*this)->loop->core(); }
-  void abort() noexcept {
-    auto& s = *detail::socket_access::state(*this);
-    if (s.connecting && s.x && s.x->connect_waiter) s.destroy(error(errc::abort_err));
-  }
-  void abandon_unstarted() noexcept {
-    auto& s = *detail::socket_access::state(*this);
-    if (s.connecting) s.destroy(error(errc::abort_err));
+  void abort() noexcept { as_connect().abort(); }
+  void abandon_unstarted() noexcept { as_connect().abandon_unstarted(); }
+
+ private:
+  // socket.connect()'s awaitable on the same state: its rules, written once.
+  typename basic_socket<Backend>::connect_awaitable as_connect() const {
+    return typename basic_socket<Backend>::connect_awaitable(detail::socket_access::state(*this));
   }
 };
 using connecting_socket = basic_connecting_socket<auto_backend>;
